@@ -1,0 +1,42 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions
+
+from api.models import ApiClient, token_digest
+
+
+def client_for_token(token: str) -> ApiClient:
+    client = ApiClient.objects.filter(token_digest=token_digest(token)).first()
+    if client is None or not client.is_active:
+        raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
+    return client
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer <token>` of an API client."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(_("Invalid Authorization header: expected 'Bearer <token>'."))
+        try:
+            token = header[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed(_("Invalid token characters.")) from None
+        client = client_for_token(token)
+        return client, client
+
+    def authenticate_header(self, request):
+        return f'{self.keyword} realm="api"'
+
+
+class TokenAsBasicUserAuthentication(authentication.BasicAuthentication):
+    """HTTP basic auth whose user name is a client token, for senders that cannot set a Bearer header
+    (Segment SDKs send their write key this way; Twilio and email webhooks put it in the URL)."""
+
+    def authenticate_credentials(self, userid, password, request=None):
+        client = client_for_token(userid)
+        return client, client

@@ -1,0 +1,22 @@
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus a one-line `detail` on validation errors so a sender reads the reason at once."""
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict | list) and "detail" not in response.data:
+        response.data = {"detail": _first_message(response.data), "errors": response.data}
+    return response
+
+
+def _first_message(errors, path="") -> str:
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            return _first_message(value, f"{path}.{key}" if path else str(key))
+    if isinstance(errors, list) and errors:
+        if all(isinstance(item, str) for item in errors):
+            return f"{path}: {errors[0]}" if path else str(errors[0])
+        for index, item in enumerate(errors):
+            if item:
+                return _first_message(item, f"{path}[{index}]" if path else f"[{index}]")
+    return "invalid request"

@@ -1,0 +1,45 @@
+import hashlib
+import secrets
+
+from django.db import models
+
+from api.scopes import Scope
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiClient(models.Model):
+    """A system allowed to call the API (an agent desktop, a chatbot, a channel webhook), with its scopes.
+
+    Created by `manage.py create_api_client`; only the SHA-256 of its token is stored, so a leaked database
+    does not leak tokens. Deactivate to revoke.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(max_length=8, editable=False, help_text="First characters, to recognise a token.")
+    scopes = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    # DRF treats the authenticated client as request.user.
+    is_authenticated = True
+    is_anonymous = False
+
+    def has_scope(self, scope: str) -> bool:
+        return Scope.ALL in self.scopes or scope in self.scopes
+
+    def issue_token(self) -> str:
+        """Set a new random token and return it; the caller shows it once and saves the client."""
+        token = "cm_" + secrets.token_urlsafe(32)
+        self.token_digest = token_digest(token)
+        self.token_prefix = token[:8]
+        return token

@@ -1,0 +1,10 @@
+from rest_framework.pagination import CursorPagination
+
+
+class TimelineCursorPagination(CursorPagination):
+    """Newest first; a cursor stays stable while new interactions arrive at the head of the timeline."""
+
+    ordering = ("-occurred_at", "-id")
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200

@@ -1,0 +1,21 @@
+from rest_framework import permissions
+
+
+class HasScope(permissions.BasePermission):
+    """Allows an authenticated API client whose scopes include the view's `required_scope`.
+
+    Views name their scope (`required_scope = Scope.CARD_READ`); a view that names none is refused, so a
+    new endpoint cannot be left open by accident.
+    """
+
+    message = "This API client lacks the scope this endpoint requires."
+
+    def has_permission(self, request, view):
+        client = request.auth
+        if client is None:
+            return False
+        scope = getattr(view, "required_scope", None)
+        if scope is None:
+            return False
+        self.message = f"This API client lacks the {scope!r} scope."
+        return client.has_scope(scope)

@@ -1,0 +1,76 @@
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.scopes import Scope
+from api.serializers.events import AcceptedEventSerializer, CanonicalEventSerializer, EventStatusSerializer
+from channels_ingest.models import RawEvent
+from channels_ingest.services import RejectedEvents, canonical_events_accept
+from customer_memory.selectors import parse_uuid
+
+
+class EventIngestApi(APIView):
+    """Accept canonical events, one object or a list: stored durably before the answer, processed by workers."""
+
+    required_scope = Scope.INGEST
+
+    @extend_schema(
+        request=CanonicalEventSerializer(many=True),
+        responses={202: AcceptedEventSerializer(many=True)},
+        description="One event object or a list of them. All are stored or none is (400 names the first problem). "
+        "Sending an event again (same source and external_id) answers its first id with duplicate=true.",
+    )
+    def post(self, request):
+        payloads = request.data if isinstance(request.data, list) else [request.data]
+        if not payloads:
+            raise ValidationError({"detail": "empty list: send one event object or a list of events"})
+        if len(payloads) > settings.INGEST_MAX_BATCH:
+            raise ValidationError(
+                {"detail": f"{len(payloads)} events in one request; at most {settings.INGEST_MAX_BATCH}"}
+            )
+        try:
+            accepted = canonical_events_accept(payloads=payloads)
+        except RejectedEvents as exc:
+            return Response({"detail": str(exc), "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+        data = [{"id": str(event.id), "duplicate": event.duplicate} for event in accepted]
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+class EventStatusApi(APIView):
+    """What became of an accepted event: pending, processed (with its customer and interaction), failed, dead."""
+
+    required_scope = Scope.INGEST
+
+    @extend_schema(responses=EventStatusSerializer)
+    def get(self, request, event_id):
+        event = RawEvent.objects.filter(id=parse_uuid(event_id)).first() if parse_uuid(event_id) else None
+        if event is None:
+            raise NotFound(f"no event with id {event_id}")
+        return Response(EventStatusSerializer(event).data)
+
+
+class EventLookupApi(APIView):
+    """The same, found by the sender's own identity for the event."""
+
+    required_scope = Scope.INGEST
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("source", OpenApiTypes.STR, required=True),
+            OpenApiParameter("external_id", OpenApiTypes.STR, required=True),
+        ],
+        responses=EventStatusSerializer,
+    )
+    def get(self, request):
+        source = request.query_params.get("source", "")
+        external_id = request.query_params.get("external_id", "")
+        if not source or not external_id:
+            raise ValidationError({"detail": "give both source and external_id"})
+        event = RawEvent.objects.filter(source=source, external_id=external_id).first()
+        if event is None:
+            raise NotFound(f"no event {external_id!r} from source {source!r}")
+        return Response(EventStatusSerializer(event).data)

@@ -1,0 +1,16 @@
+from django.db import models
+
+
+class RawEventStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSED = "processed", "Processed"
+    # The payload could not be normalized; fix the cause, then reprocess.
+    FAILED = "failed", "Failed"
+    # Processing kept failing for other reasons; parked after RAW_EVENT_MAX_ATTEMPTS, retryable.
+    DEAD = "dead", "Dead"
+
+
+class RawEventFormat(models.TextChoices):
+    """Wire formats the inbox accepts; each has a normalizer in channels_ingest.normalizers."""
+
+    CANONICAL = "canonical", "Canonical event"

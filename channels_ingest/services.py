@@ -1,0 +1,233 @@
+"""The raw event inbox: accept (durably, idempotently), normalize, link, sweep, reprocess."""
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from channels_ingest.choices import RawEventStatus
+from channels_ingest.models import RawEvent
+from channels_ingest.normalizers import NormalizationError, NormalizedEvent, normalize_payload
+from customer_memory.services import customer_link
+from interactions.services import interaction_record
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    """An event as a channel endpoint received it, before it is stored."""
+
+    source: str
+    external_id: str
+    format: str
+    payload: dict | list | str
+
+
+@dataclass(frozen=True)
+class AcceptedEvent:
+    id: uuid.UUID
+    duplicate: bool
+
+
+def raw_event_accept(*, events: list[IncomingEvent]) -> list[AcceptedEvent]:
+    """Store the events in the inbox in one transaction and wake a worker for each new one after commit.
+
+    An event whose (source, external_id) is already stored — a sender's retry, or a repeat within the
+    batch — is answered with the first one's id and stores nothing. Concurrent accepts of the same event
+    are settled by the unique constraint: exactly one row wins, and both callers get its id.
+    """
+    keys = [(e.source, e.external_id) for e in events]
+    with transaction.atomic():
+        candidates = {}
+        for event in events:
+            candidates.setdefault(
+                (event.source, event.external_id),
+                RawEvent(id=uuid.uuid4(), source=event.source, external_id=event.external_id,
+                         format=event.format, payload=event.payload),
+            )
+        RawEvent.objects.bulk_create(candidates.values(), ignore_conflicts=True, batch_size=500)
+        stored = _ids_by_key(set(keys))
+        new_ids = [row.id for key, row in candidates.items() if stored[key] == row.id]
+        transaction.on_commit(lambda: enqueue_normalize(new_ids))
+    answered = set()
+    results = []
+    for key in keys:
+        # The first mention of a key we stored ourselves is new; retries and in-batch repeats are not.
+        results.append(AcceptedEvent(id=stored[key], duplicate=key in answered or stored[key] != candidates[key].id))
+        answered.add(key)
+    return results
+
+
+class RejectedEvents(ValueError):
+    """Some events of a request cannot be accepted; nothing of the request was stored."""
+
+    def __init__(self, errors: list[dict]):
+        self.errors = errors
+        first = errors[0]
+        super().__init__(f"event {first['index']}: {first['error']}" if len(errors) > 1 or first["index"] else first["error"])
+
+
+def canonical_events_accept(*, payloads: list) -> list[AcceptedEvent]:
+    """Accept canonical events (DESIGN.md) all or nothing: each must normalize, or none is stored.
+
+    Checking the whole event here, not only its envelope, gives the sender the reason while it can still
+    fix it; the worker normalizes again from the stored payload.
+    """
+    from channels_ingest.choices import RawEventFormat
+
+    errors, incoming = [], []
+    for index, payload in enumerate(payloads):
+        try:
+            event = normalize_payload(RawEventFormat.CANONICAL, payload)
+        except NormalizationError as exc:
+            errors.append({"index": index, "error": str(exc)})
+        else:
+            incoming.append(IncomingEvent(event.source, event.external_id, RawEventFormat.CANONICAL, payload))
+    if errors:
+        raise RejectedEvents(errors)
+    return raw_event_accept(events=incoming)
+
+
+def _ids_by_key(keys: set[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
+    by_source = {}
+    for source, external_id in keys:
+        by_source.setdefault(source, []).append(external_id)
+    wanted = Q()
+    for source, external_ids in by_source.items():
+        wanted |= Q(source=source, external_id__in=external_ids)
+    return {(s, e): pk for pk, s, e in RawEvent.objects.filter(wanted).values_list("id", "source", "external_id")}
+
+
+def enqueue_normalize(raw_event_ids) -> None:
+    """Wake workers for these events. The inbox row is the durable record: if the broker is down the
+    sweeper enqueues them later, so a failure here is logged, not raised to the sender."""
+    from channels_ingest.tasks import normalize_raw_event_task
+
+    _enqueue(normalize_raw_event_task, raw_event_ids)
+
+
+def enqueue_link(raw_event_ids) -> None:
+    from channels_ingest.tasks import link_raw_event_task
+
+    _enqueue(link_raw_event_task, raw_event_ids)
+
+
+def _enqueue(task, raw_event_ids) -> None:
+    for raw_event_id in raw_event_ids:
+        try:
+            task.delay(str(raw_event_id))
+        except Exception:
+            logger.exception("could not enqueue %s for raw event %s; the sweeper will retry", task.name, raw_event_id)
+
+
+def raw_event_normalize(*, raw_event_id) -> NormalizedEvent | None:
+    """Normalize a pending event and hand it to linking; a payload that cannot be normalized is marked
+    failed with the reason (kept for an analyst to fix and reprocess). Running it twice changes nothing."""
+    claimed = RawEvent.objects.filter(id=raw_event_id, status=RawEventStatus.PENDING, normalized__isnull=True).update(
+        attempts=F("attempts") + 1, updated_at=timezone.now()
+    )
+    if not claimed:
+        # Already normalized but maybe never linked (a lost wake-up): linking is idempotent, so nudge it.
+        if RawEvent.objects.filter(id=raw_event_id, status=RawEventStatus.PENDING, normalized__isnull=False).exists():
+            enqueue_link([raw_event_id])
+        return None
+    raw_event = RawEvent.objects.get(id=raw_event_id)
+    try:
+        normalized = normalize_payload(raw_event.format, raw_event.payload)
+    except NormalizationError as exc:
+        RawEvent.objects.filter(id=raw_event_id, status=RawEventStatus.PENDING).update(
+            status=RawEventStatus.FAILED, error=str(exc), updated_at=timezone.now()
+        )
+        logger.info("raw event %s failed normalization: %s", raw_event_id, exc)
+        return None
+    with transaction.atomic():
+        RawEvent.objects.filter(id=raw_event_id, status=RawEventStatus.PENDING).update(
+            normalized=normalized.to_json(), error="", updated_at=timezone.now()
+        )
+        transaction.on_commit(lambda: enqueue_link([raw_event_id]))
+    return normalized
+
+
+def raw_event_link(*, raw_event_id):
+    """Link a normalized event to its customer and put it on the timeline, then mark it processed.
+
+    One transaction holding the raw event's row lock: a second run (redelivery, sweeper) waits, then finds
+    it processed and does nothing. An unexpected error is recorded on the event and re-raised for retry.
+    """
+    claimed = RawEvent.objects.filter(id=raw_event_id, status=RawEventStatus.PENDING, normalized__isnull=False).update(
+        attempts=F("attempts") + 1, updated_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    try:
+        with transaction.atomic():
+            raw_event = RawEvent.objects.select_for_update().get(id=raw_event_id)
+            if raw_event.status != RawEventStatus.PENDING or raw_event.normalized is None:
+                return None
+            event = NormalizedEvent.from_json(raw_event.normalized)
+            link = customer_link(
+                identifiers=event.identifiers,
+                traits=event.traits,
+                source=event.source,
+                observed_at=event.occurred_at,
+                raw_event=raw_event,
+            )
+            interaction = interaction_record(customer=link.customer, event=event, raw_event=raw_event)
+            raw_event.status = RawEventStatus.PROCESSED
+            raw_event.error = ""
+            raw_event.customer = link.customer
+            raw_event.interaction = interaction
+            raw_event.processed_at = timezone.now()
+            raw_event.save(update_fields=["status", "error", "customer", "interaction", "processed_at", "updated_at"])
+    except Exception as exc:
+        RawEvent.objects.filter(id=raw_event_id, status=RawEventStatus.PENDING).update(
+            error=f"linking failed: {exc.__class__.__name__}: {exc}"[:2000], updated_at=timezone.now()
+        )
+        raise
+    return interaction
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    requeued: int
+    dead: int
+
+
+def raw_events_sweep(*, now=None, limit: int = 5000) -> SweepResult:
+    """Re-enqueue events left pending longer than RAW_EVENT_SWEEP_AFTER (a lost wake-up, a worker killed
+    mid-task); park those that used up RAW_EVENT_MAX_ATTEMPTS as dead. Bounds recovery time whatever the
+    broker does with unacknowledged messages."""
+    now = now or timezone.now()
+    stale = RawEvent.objects.filter(status=RawEventStatus.PENDING, updated_at__lt=now - settings.RAW_EVENT_SWEEP_AFTER)
+    dead = stale.filter(attempts__gte=settings.RAW_EVENT_MAX_ATTEMPTS).update(
+        status=RawEventStatus.DEAD, updated_at=now
+    )
+    rows = list(
+        stale.filter(attempts__lt=settings.RAW_EVENT_MAX_ATTEMPTS)
+        .order_by("updated_at")
+        .values_list("id", "normalized__isnull")[:limit]
+    )
+    # Touch them so the next sweep leaves them to the workers for another full period.
+    RawEvent.objects.filter(id__in=[pk for pk, _ in rows]).update(updated_at=now)
+    enqueue_normalize([pk for pk, not_normalized in rows if not_normalized])
+    enqueue_link([pk for pk, not_normalized in rows if not not_normalized])
+    if rows or dead:
+        logger.info("sweeper re-enqueued %d pending raw events, parked %d as dead", len(rows), dead)
+    return SweepResult(requeued=len(rows), dead=dead)
+
+
+def raw_event_reprocess(*, raw_event_ids) -> int:
+    """Send events back through normalize and link (after a fix to their cause). Processed events are
+    relinked in place: their interaction is updated, not doubled. Returns how many were queued."""
+    with transaction.atomic():
+        count = RawEvent.objects.filter(id__in=raw_event_ids).update(
+            status=RawEventStatus.PENDING, error="", normalized=None, attempts=0, updated_at=timezone.now()
+        )
+        ids = list(raw_event_ids)
+        transaction.on_commit(lambda: enqueue_normalize(ids))
+    return count

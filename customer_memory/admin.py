@@ -1,0 +1,103 @@
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+
+from customer_memory.choices import IdentifierKind
+from customer_memory.identifiers import InvalidIdentifier, normalize_identifier
+from customer_memory.models import Customer, Identifier, Merge, Trait
+from interactions.models import Interaction
+
+
+class IdentifierInline(admin.TabularInline):
+    model = Identifier
+    extra = 0
+    fields = ["kind", "value", "verified", "source", "first_seen_at", "last_seen_at"]
+    readonly_fields = ["source", "first_seen_at", "last_seen_at"]
+
+
+class TraitInline(admin.TabularInline):
+    model = Trait
+    extra = 0
+    fields = ["name", "value", "source", "observed_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "identifier_list", "customer_since", "first_seen_at", "last_seen_at", "merged_into"]
+    list_filter = [("merged_into", admin.EmptyFieldListFilter), "language"]
+    search_fields = ["name", "identifiers__value"]
+    readonly_fields = ["id", "first_seen_at", "last_seen_at", "merged_into", "created_at", "recent_timeline"]
+    fields = [
+        "id", "name", "preferred_name", "language", "customer_since", "first_seen_at", "last_seen_at",
+        "merged_into", "created_at", "recent_timeline",
+    ]
+    inlines = [IdentifierInline, TraitInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("identifiers")
+
+    def get_search_results(self, request, queryset, search_term):
+        """Also find customers by an identifier written the way a caller would (e.g. "(415) 555-0100")."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        normalized = set()
+        for kind in (IdentifierKind.PHONE, IdentifierKind.EMAIL):
+            try:
+                normalized.add(normalize_identifier(kind, search_term))
+            except InvalidIdentifier:
+                pass
+        if normalized:
+            queryset |= self.model.objects.filter(identifiers__value__in=normalized)
+            may_have_duplicates = True
+        return queryset, may_have_duplicates
+
+    @admin.display(description="identifiers")
+    def identifier_list(self, customer):
+        return ", ".join(str(i) for i in customer.identifiers.all()[:4])
+
+    @admin.display(description="recent timeline (latest 25, all channels)")
+    def recent_timeline(self, customer):
+        interactions = Interaction.objects.filter(customer=customer).select_related("agent", "case")[:25]
+        if not interactions:
+            return "no interactions yet"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    i.occurred_at.strftime("%Y-%m-%d %H:%M"),
+                    i.channel,
+                    i.direction,
+                    i.summary[:200],
+                    i.case or "",
+                    i.agent or "",
+                )
+                for i in interactions
+            ),
+        )
+        return format_html(
+            "<table><tr><th>when</th><th>channel</th><th>direction</th><th>summary</th><th>case</th>"
+            "<th>agent</th></tr>{}</table>",
+            rows,
+        )
+
+
+@admin.register(Identifier)
+class IdentifierAdmin(admin.ModelAdmin):
+    list_display = ["kind", "value", "customer", "verified", "source", "last_seen_at"]
+    list_filter = ["kind", "verified"]
+    search_fields = ["value"]
+    raw_id_fields = ["customer"]
+
+
+@admin.register(Merge)
+class MergeAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "merged", "survivor", "reason", "raw_event", "undone_at"]
+    list_filter = ["reason"]
+    readonly_fields = ["survivor", "merged", "reason", "evidence", "raw_event", "moved", "created_at", "undone_at"]
+
+    def has_add_permission(self, request):
+        return False

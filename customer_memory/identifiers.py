@@ -1,0 +1,68 @@
+"""Normalization of identifier values, so that one person's phone or email written two ways is one key.
+
+Used by the channel normalizers (what is stored) and by card lookups (what is searched): both must agree.
+"""
+
+import phonenumbers
+from django.conf import settings
+from email_validator import EmailNotValidError, validate_email
+
+from customer_memory.choices import IdentifierKind
+
+
+class InvalidIdentifier(ValueError):
+    """An identifier value that cannot be normalized; the message says why, for a 4xx or an event error."""
+
+
+def normalize_phone(value: str, *, region: str | None = None) -> str:
+    """Return the E.164 form of a phone number; numbers without a country code are read in `region`."""
+    text = str(value).strip()
+    try:
+        number = phonenumbers.parse(text, region or settings.PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidIdentifier(f"{text!r} is not a phone number ({exc})") from None
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidIdentifier(f"{text!r} is not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(value: str) -> str:
+    """Return the case-folded address; display names ("Miles <m@x.com>") are not accepted here."""
+    text = str(value).strip()
+    try:
+        address = validate_email(text, check_deliverability=False, allow_smtputf8=True).normalized
+    except EmailNotValidError as exc:
+        raise InvalidIdentifier(f"{text!r} is not an email address ({exc})") from None
+    # Mailbox names are case-insensitive in practice everywhere customers write to us.
+    return address.casefold()
+
+
+def normalize_opaque(value: str) -> str:
+    """Account ids, handles and web ids are compared exactly, after trimming."""
+    text = str(value).strip()
+    if not text:
+        raise InvalidIdentifier("empty value")
+    if len(text) > 255:
+        raise InvalidIdentifier("longer than 255 characters")
+    return text
+
+
+_NORMALIZERS = {
+    IdentifierKind.PHONE: normalize_phone,
+    IdentifierKind.EMAIL: normalize_email,
+    IdentifierKind.ACCOUNT: normalize_opaque,
+    IdentifierKind.USER_ID: normalize_opaque,
+    IdentifierKind.HANDLE: normalize_opaque,
+    IdentifierKind.ANONYMOUS_ID: normalize_opaque,
+}
+
+
+def normalize_identifier(kind: str, value) -> str:
+    """Return `value` normalized for `kind`; raise InvalidIdentifier when it cannot be."""
+    if value is None:
+        raise InvalidIdentifier("no value")
+    try:
+        normalizer = _NORMALIZERS[IdentifierKind(kind)]
+    except ValueError:
+        raise InvalidIdentifier(f"unknown identifier kind {kind!r}") from None
+    return normalizer(value)

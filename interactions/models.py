@@ -1,0 +1,98 @@
+import uuid
+
+from django.db import models
+
+from interactions.choices import CaseStatus, Channel, Direction
+
+
+class Agent(models.Model):
+    """A person (or bot) on the company's side of a conversation.
+
+    Created by the timeline service the first time an event names them with (source, external_id).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source = models.CharField(max_length=100)
+    external_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "external_id"], name="agent_source_external_unique")]
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name or self.external_id
+
+
+class CaseQuerySet(models.QuerySet):
+    def active(self):
+        """Cases still open or waiting on someone."""
+        return self.filter(status__in=CaseStatus.active())
+
+
+class Case(models.Model):
+    """An issue the customer raised, as the source ticketing system names it, across its interactions.
+
+    Created or updated by the timeline service from events that carry `case`; its status follows the
+    latest event. Moves to the survivor when its customer is merged.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey("customer_memory.Customer", on_delete=models.CASCADE, related_name="cases")
+    source = models.CharField(max_length=100)
+    external_id = models.CharField(max_length=255)
+    title = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    channel = models.CharField(max_length=16, choices=Channel.choices, help_text="Channel the case was opened on.")
+    opened_at = models.DateTimeField()
+    last_activity_at = models.DateTimeField()
+    # Time of the event that last set the status, so that late, out-of-order events do not reopen a case.
+    status_at = models.DateTimeField()
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "external_id"], name="case_source_external_unique")]
+        indexes = [models.Index(fields=["customer", "-last_activity_at"], name="case_customer_activity")]
+        ordering = ["-last_activity_at"]
+
+    def __str__(self):
+        return self.title or self.external_id
+
+
+class Interaction(models.Model):
+    """One contact between the customer and the company on one channel: a chat, a call, an email, a page view.
+
+    Written by the timeline service when a raw event is linked; (source, external_id) is the event's own
+    identity, so linking the same event twice updates one row instead of adding a second.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey("customer_memory.Customer", on_delete=models.CASCADE, related_name="interactions")
+    source = models.CharField(max_length=100)
+    external_id = models.CharField(max_length=255)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    type = models.CharField(max_length=64, blank=True)
+    direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.INBOUND)
+    occurred_at = models.DateTimeField()
+    summary = models.TextField(blank=True)
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions")
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions")
+    attributes = models.JSONField(default=dict, blank=True)
+    raw_event = models.ForeignKey(
+        "channels_ingest.RawEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="interaction_source_external_unique")
+        ]
+        # The card's "latest across channels" and the timeline's newest-first pages both walk this index.
+        indexes = [models.Index(fields=["customer", "-occurred_at"], name="interaction_customer_latest")]
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self):
+        return f"{self.channel} {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,41 @@
+import pytest
+from rest_framework.test import APIClient
+
+from api.services import api_client_create
+from channels_ingest.services import canonical_events_accept
+
+
+def _client_with(scopes):
+    _, token = api_client_create(name="-".join(scopes), scopes=scopes)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def desk(db):
+    """The agent desktop: reads cards and timelines."""
+    return _client_with(["card:read", "timeline:read"])
+
+
+@pytest.fixture
+def helpdesk(db):
+    """A channel system: may only send events."""
+    return _client_with(["ingest"])
+
+
+@pytest.fixture
+def anonymous():
+    """A caller with no token at all."""
+    return APIClient()
+
+
+@pytest.fixture
+def ingest(db, django_capture_on_commit_callbacks):
+    """Run events through the real ingest path (accept, then the normalize and link tasks, eagerly)."""
+
+    def ingest(*payloads):
+        with django_capture_on_commit_callbacks(execute=True):
+            return canonical_events_accept(payloads=list(payloads))
+
+    return ingest
