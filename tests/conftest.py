@@ -39,3 +39,22 @@ def ingest(db, django_capture_on_commit_callbacks):
             return canonical_events_accept(payloads=list(payloads))
 
     return ingest
+
+
+@pytest.fixture
+def revoked_helpdesk(db):
+    """A channel system whose API client an admin deactivated; its token must stop working."""
+    client_row, token = api_client_create(name="revoked-helpdesk", scopes=["ingest"])
+    client_row.is_active = False
+    client_row.save(update_fields=["is_active"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def stranger(db):
+    """A caller presenting a well-formed Bearer token that no client was ever issued."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer cm_this-token-was-never-issued")
+    return client

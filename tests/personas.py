@@ -2,8 +2,13 @@
 
 - miles: ten-year customer; chats about a failed card payment, then calls from the same number.
 - ada: a newer customer reachable only by email.
+- olivia: a London caller whose number a legacy PBX sends in UK national format (fails under region US).
+- a withheld caller ("anonymous") and an unknown number: callers we cannot place.
 - desk: the agent desktop, reads cards and timelines.
 - helpdesk: a channel system allowed only to send events.
+- revoked_helpdesk: a channel system whose client was deactivated; stranger: a made-up token.
+- anonymous: a caller with no token at all.
+(The API clients are fixtures in tests/conftest.py.)
 """
 
 MILES_PHONE_NATIONAL = "(415) 555-0100"
@@ -60,3 +65,113 @@ def ada_email(external_id="mail-1", occurred_at="2026-11-20T12:00:00Z", **overri
     }
     event.update(overrides)
     return event
+
+
+# --- More of miles's history, for the timeline: one of each channel over three days.
+
+MILES_ACCOUNT = "A-1001"
+
+
+def miles_email_reply(external_id="mail-miles-1", occurred_at="2026-11-22T16:00:00Z", **overrides):
+    """Our outbound email on his card case, the day before the chat."""
+    event = {
+        "source": "mailbox",
+        "external_id": external_id,
+        "channel": "email",
+        "direction": "outbound",
+        "occurred_at": occurred_at,
+        "customer": {"email": MILES_EMAIL},
+        "summary": "Your new card is on its way",
+        "case": {"external_id": "T-8", "title": "Replacement card", "status": "resolved"},
+    }
+    event.update(overrides)
+    return event
+
+
+def miles_web_visit(external_id="page-1", occurred_at="2026-11-21T08:00:00Z", **overrides):
+    """A help-centre page view while logged in with his account id."""
+    event = {
+        "source": "website",
+        "external_id": external_id,
+        "channel": "web",
+        "type": "page",
+        "occurred_at": occurred_at,
+        "customer": {"account_id": MILES_ACCOUNT, "phone": MILES_PHONE_E164},
+        "summary": "Viewed: Why was my card declined?",
+    }
+    event.update(overrides)
+    return event
+
+
+def miles_history():
+    """Four contacts, newest first: call, chat (case T-9), outbound email (case T-8), web visit."""
+    return [miles_call(), miles_chat(), miles_email_reply(), miles_web_visit()]
+
+
+# --- miles seen twice before anyone knew it was him: the app knows only his account, the shop his email.
+# A later event carrying both merges the two customers; the newer one is merged away into the older.
+
+
+def miles_app_login(external_id="app-1", occurred_at="2026-11-01T10:00:00Z", **overrides):
+    event = {
+        "source": "app",
+        "external_id": external_id,
+        "channel": "web",
+        "type": "login",
+        "occurred_at": occurred_at,
+        "customer": {"account_id": MILES_ACCOUNT},
+    }
+    event.update(overrides)
+    return event
+
+
+def miles_shop_order(external_id="order-1", occurred_at="2026-11-02T10:00:00Z", **overrides):
+    event = {
+        "source": "shop",
+        "external_id": external_id,
+        "channel": "web",
+        "type": "order",
+        "occurred_at": occurred_at,
+        "customer": {"email": MILES_EMAIL, "name": "Miles Reed"},
+        "summary": "Ordered a card reader",
+    }
+    event.update(overrides)
+    return event
+
+
+def miles_account_update(external_id="crm-1", occurred_at="2026-11-03T10:00:00Z", **overrides):
+    """The CRM states account and email together: the two customers above are one person."""
+    event = {
+        "source": "crm",
+        "external_id": external_id,
+        "channel": "web",
+        "type": "profile",
+        "occurred_at": occurred_at,
+        "customer": {"account_id": MILES_ACCOUNT, "email": MILES_EMAIL},
+    }
+    event.update(overrides)
+    return event
+
+
+# --- Callers we cannot place.
+
+WITHHELD_CALLER_ID = "anonymous"  # what a PBX sends when the caller withholds their number
+UNKNOWN_PHONE = "+1 212 555 0199"
+
+
+# --- olivia: a London caller whose number arrives in UK national format from a legacy system. With the
+# default phone region US it cannot be normalized (the event fails); set to GB it can.
+
+OLIVIA_PHONE_UK_NATIONAL = "020 7946 0000"
+OLIVIA_PHONE_E164 = "+442079460000"
+
+
+def olivia_legacy_call(external_id="legacy-1", occurred_at="2026-11-20T15:00:00Z"):
+    return {
+        "source": "legacy-pbx",
+        "external_id": external_id,
+        "channel": "voice",
+        "occurred_at": occurred_at,
+        "customer": {"phone": OLIVIA_PHONE_UK_NATIONAL, "name": "Olivia Hart"},
+        "summary": "Asked about branch opening hours",
+    }

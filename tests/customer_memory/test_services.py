@@ -1,0 +1,188 @@
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+
+from channels_ingest.choices import RawEventFormat, RawEventStatus
+from channels_ingest.models import RawEvent
+from channels_ingest.normalizers.event import ObservedIdentifier
+from channels_ingest.services import IncomingEvent, raw_event_accept, raw_event_link, raw_event_normalize
+from customer_memory.models import Customer, Identifier, Merge
+from customer_memory.services import customer_link
+from interactions.models import Case, Interaction
+from tests.personas import ada_email, miles_call, miles_chat
+
+AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def phone(value):
+    return ObservedIdentifier(kind="phone", value=value)
+
+
+def email(value):
+    return ObservedIdentifier(kind="email", value=value)
+
+
+@pytest.mark.django_db
+def test_an_event_with_no_known_identifier_creates_a_customer():
+    result = customer_link(identifiers=[phone("+14155550100")], traits={}, source="pbx", observed_at=AT)
+    assert result.created
+    assert Identifier.objects.get().customer == result.customer
+
+
+@pytest.mark.django_db
+def test_a_known_phone_links_to_its_customer_and_adds_the_new_email():
+    first = customer_link(identifiers=[phone("+14155550100")], traits={}, source="pbx", observed_at=AT)
+    second = customer_link(
+        identifiers=[phone("+14155550100"), email("miles@example.com")], traits={}, source="chat", observed_at=AT
+    )
+    assert not second.created and second.customer == first.customer
+    assert set(first.customer.identifiers.values_list("kind", flat=True)) == {"phone", "email"}
+    assert Customer.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_chat_and_a_call_from_the_same_number_in_two_formats_are_one_customer(ingest):
+    ingest(miles_chat(), miles_call())
+    customer = Customer.objects.get()
+    assert customer.interactions.count() == 2
+    assert customer.identifiers.get(kind="phone").value == "+14155550100"
+
+
+@pytest.mark.django_db
+def test_an_event_carrying_identifiers_of_two_customers_merges_them_and_records_why(ingest):
+    ingest(
+        miles_call(customer={"phone": "+14155550100"}),
+        ada_email(customer={"email": "miles@example.com"}, summary="Mail from Miles's address"),
+    )
+    assert Customer.objects.live().count() == 2
+    older = Customer.objects.by_identifier("phone", "+14155550100")
+    younger = Customer.objects.by_identifier("email", "miles@example.com")
+
+    ingest(miles_chat(case=None))  # carries both the phone and the email
+
+    merge = Merge.objects.get()
+    assert merge.survivor == older and merge.merged == younger
+    assert merge.reason == "shared_identifier"
+    assert "email:miles@example.com" in merge.evidence["identifiers"]
+    assert merge.raw_event.external_id == "chat-1"
+    assert len(merge.moved["interactions"]) == 1 and len(merge.moved["identifiers"]) == 1
+    younger.refresh_from_db()
+    assert younger.merged_into == older and younger.resolved() == older
+    assert older.interactions.count() == 3 and not younger.interactions.exists()
+    assert Customer.objects.live().count() == 1
+
+
+@pytest.mark.django_db
+def test_a_newer_event_renames_but_an_older_one_only_fills_blanks(ingest):
+    ingest(miles_call(customer={"phone": "+14155550100", "name": "Miles Reed"}, occurred_at="2026-11-23T10:00:00Z"))
+    ingest(miles_chat(external_id="old", occurred_at="2020-01-01T00:00:00Z",
+                      customer={"phone": "+14155550100", "name": "M. Reed", "language": "en"}))
+    customer = Customer.objects.get()
+    assert customer.name == "Miles Reed" and customer.language == "en"
+    assert customer.first_seen_at.year == 2020
+    assert customer.traits.filter(name="name").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_earliest_customer_since_of_any_source_is_kept(ingest):
+    ingest(miles_chat(customer={"phone": "+14155550100", "customer_since": "2018-01-01"}))
+    ingest(miles_call(customer={"phone": "+14155550100", "customer_since": "2015-04-02"}))
+    assert Customer.objects.get().customer_since.isoformat() == "2015-04-02"
+
+
+@pytest.mark.django_db
+def test_a_late_event_does_not_reopen_a_case_closed_after_it(ingest):
+    ingest(miles_chat(external_id="c2", occurred_at="2026-11-23T11:00:00Z",
+                      case={"external_id": "T-9", "status": "resolved"}))
+    ingest(miles_chat(external_id="c1", occurred_at="2026-11-23T09:00:00Z",
+                      case={"external_id": "T-9", "title": "Card payment failed", "status": "open"}))
+    case = Case.objects.get()
+    assert case.status == "resolved" and case.title == "Card payment failed"
+    assert case.opened_at.hour == 9 and case.last_activity_at.hour == 11
+
+
+def _accept_normalized(payloads):
+    accepted = raw_event_accept(
+        events=[IncomingEvent(p["source"], p["external_id"], RawEventFormat.CANONICAL, p) for p in payloads]
+    )
+    for event in accepted:
+        raw_event_normalize(raw_event_id=event.id)
+    return [event.id for event in accepted]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_linkers_seeing_one_new_number_create_one_customer():
+    """Eight concurrent database sessions link eight events of one new person at the same instant.
+
+    Each event carries the shared phone plus an identifier of its own, so without the identifier lock
+    each session would find no owner and create a customer of its own.
+    """
+    assert connection.vendor == "postgresql", "the concurrency guarantee is PostgreSQL's"
+    workers = 8
+    payloads = [
+        miles_call(external_id=f"call-{n}", customer={"phone": "(415) 555-0199", "account_id": f"A-{n}"})
+        for n in range(workers)
+    ]
+    ids = _accept_normalized(payloads)
+    start = threading.Barrier(workers)
+    errors = []
+
+    def link(raw_event_id):
+        try:
+            start.wait()
+            raw_event_link(raw_event_id=raw_event_id)
+        except Exception as exc:  # surfaced below; a thread's exception would otherwise vanish
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=link, args=(raw_event_id,)) for raw_event_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert Customer.objects.count() == 1
+    assert Identifier.objects.filter(kind="account").count() == workers
+    assert Interaction.objects.count() == workers
+    assert set(RawEvent.objects.values_list("status", flat=True)) == {RawEventStatus.PROCESSED}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_linkers_bridging_two_people_in_opposite_orders_end_with_one_customer():
+    """Events that each carry a phone and an email, some in one order of discovery and some in the other,
+    linked concurrently: whoever comes first, the result is one customer and no deadlock left unhandled."""
+    workers = 6
+    payloads = []
+    for n in range(workers):
+        customer = {"phone": "+14155550123", "email": "pat@example.com"} if n % 2 else {"email": "pat@example.com"}
+        if n % 3 == 0:
+            customer = {"phone": "+14155550123"}
+        payloads.append(miles_call(external_id=f"bridge-{n}", customer=customer))
+    ids = _accept_normalized(payloads)
+    start = threading.Barrier(workers)
+    errors = []
+
+    def link(raw_event_id):
+        try:
+            start.wait()
+            raw_event_link(raw_event_id=raw_event_id)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=link, args=(raw_event_id,)) for raw_event_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert Customer.objects.live().count() == 1
+    survivor = Customer.objects.live().get()
+    assert survivor.interactions.count() == workers
+    assert set(survivor.identifiers.values_list("kind", flat=True)) == {"phone", "email"}
