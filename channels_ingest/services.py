@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from channels_ingest.choices import RawEventStatus
@@ -209,8 +209,9 @@ def raw_events_sweep(*, now=None, limit: int = 5000) -> SweepResult:
     )
     rows = list(
         stale.filter(attempts__lt=settings.RAW_EVENT_MAX_ATTEMPTS)
+        .annotate(not_normalized=ExpressionWrapper(Q(normalized__isnull=True), output_field=BooleanField()))
         .order_by("updated_at")
-        .values_list("id", "normalized__isnull")[:limit]
+        .values_list("id", "not_normalized")[:limit]
     )
     # Touch them so the next sweep leaves them to the workers for another full period.
     RawEvent.objects.filter(id__in=[pk for pk, _ in rows]).update(updated_at=now)
