@@ -1,8 +1,18 @@
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from rest_framework import status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
 def exception_handler(exc, context):
     """DRF's handler, plus a one-line `detail` on validation errors so a sender reads the reason at once."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"detail": f"request body larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; send smaller batches"},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict | list) and "detail" not in response.data:
         response.data = {"detail": _first_message(response.data), "errors": response.data}
@@ -20,3 +30,12 @@ def _first_message(errors, path="") -> str:
             if item:
                 return _first_message(item, f"{path}[{index}]" if path else f"[{index}]")
     return "invalid request"
+
+
+def not_found(request, exception=None):
+    """404 for paths that match no route: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": f"no such endpoint: {request.path}"}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

@@ -17,5 +17,6 @@ class HasScope(permissions.BasePermission):
         scope = getattr(view, "required_scope", None)
         if scope is None:
             return False
-        self.message = f"This API client lacks the {scope!r} scope."
+        # str(): the repr of a Scope member is "Scope.INGEST", not the name a client is configured with.
+        self.message = f"This API client lacks the {str(scope)!r} scope."
         return client.has_scope(scope)

@@ -10,8 +10,20 @@ class RawEventAdmin(admin.ModelAdmin):
     list_filter = ["status", "format", "source"]
     search_fields = ["external_id", "source", "error"]
     readonly_fields = [
-        "id", "source", "external_id", "format", "payload", "status", "error", "attempts", "normalized",
-        "customer", "interaction", "received_at", "updated_at", "processed_at",
+        "id",
+        "source",
+        "external_id",
+        "format",
+        "payload",
+        "status",
+        "error",
+        "attempts",
+        "normalized",
+        "customer",
+        "interaction",
+        "received_at",
+        "updated_at",
+        "processed_at",
     ]
     actions = ["reprocess"]
 

@@ -16,7 +16,8 @@ class RawEvent(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     source = models.CharField(max_length=100)
     external_id = models.CharField(max_length=255)
-    format = models.CharField(max_length=32, choices=RawEventFormat.choices, default=RawEventFormat.CANONICAL)
+    # No choices on the column: a new wire format is a normalizer module, not a migration.
+    format = models.CharField(max_length=32, default=RawEventFormat.CANONICAL, help_text="Key in NORMALIZERS.")
     payload = models.JSONField()
     status = models.CharField(max_length=16, choices=RawEventStatus.choices, default=RawEventStatus.PENDING)
     error = models.TextField(blank=True)
@@ -38,9 +39,7 @@ class RawEvent(models.Model):
         ]
         indexes = [
             # The sweeper's scan: only pending rows, oldest first, stays small however large the inbox grows.
-            models.Index(
-                fields=["updated_at"], name="raw_event_pending_sweep", condition=models.Q(status="pending")
-            ),
+            models.Index(fields=["updated_at"], name="raw_event_pending_sweep", condition=models.Q(status="pending")),
             models.Index(fields=["status", "-received_at"], name="raw_event_status_received"),
         ]
         ordering = ["-received_at"]

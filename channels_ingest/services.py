@@ -47,8 +47,13 @@ def raw_event_accept(*, events: list[IncomingEvent]) -> list[AcceptedEvent]:
         for event in events:
             candidates.setdefault(
                 (event.source, event.external_id),
-                RawEvent(id=uuid.uuid4(), source=event.source, external_id=event.external_id,
-                         format=event.format, payload=event.payload),
+                RawEvent(
+                    id=uuid.uuid4(),
+                    source=event.source,
+                    external_id=event.external_id,
+                    format=event.format,
+                    payload=event.payload,
+                ),
             )
         RawEvent.objects.bulk_create(candidates.values(), ignore_conflicts=True, batch_size=500)
         stored = _ids_by_key(set(keys))
@@ -69,7 +74,9 @@ class RejectedEvents(ValueError):
     def __init__(self, errors: list[dict]):
         self.errors = errors
         first = errors[0]
-        super().__init__(f"event {first['index']}: {first['error']}" if len(errors) > 1 or first["index"] else first["error"])
+        super().__init__(
+            f"event {first['index']}: {first['error']}" if len(errors) > 1 or first["index"] else first["error"]
+        )
 
 
 def canonical_events_accept(*, payloads: list) -> list[AcceptedEvent]:

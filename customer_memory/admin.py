@@ -32,8 +32,16 @@ class CustomerAdmin(admin.ModelAdmin):
     search_fields = ["name", "identifiers__value"]
     readonly_fields = ["id", "first_seen_at", "last_seen_at", "merged_into", "created_at", "recent_timeline"]
     fields = [
-        "id", "name", "preferred_name", "language", "customer_since", "first_seen_at", "last_seen_at",
-        "merged_into", "created_at", "recent_timeline",
+        "id",
+        "name",
+        "preferred_name",
+        "language",
+        "customer_since",
+        "first_seen_at",
+        "last_seen_at",
+        "merged_into",
+        "created_at",
+        "recent_timeline",
     ]
     inlines = [IdentifierInline, TraitInline]
 

@@ -44,6 +44,8 @@ def normalize_opaque(value: str) -> str:
         raise InvalidIdentifier("empty value")
     if len(text) > 255:
         raise InvalidIdentifier("longer than 255 characters")
+    if "\x00" in text:
+        raise InvalidIdentifier("contains a NUL character")
     return text
 
 

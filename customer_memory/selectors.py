@@ -8,7 +8,7 @@ from django.utils import timezone
 from customer_memory.choices import IdentifierKind
 from customer_memory.identifiers import InvalidIdentifier, normalize_identifier
 from customer_memory.models import Customer
-from customer_memory.wording import contact_verb, number_in_words, time_ago, tenure_text, whole_years_between
+from customer_memory.wording import contact_verb, number_in_words, tenure_text, time_ago, whole_years_between
 from interactions.choices import CaseStatus
 from interactions.models import Case, Interaction
 
@@ -26,6 +26,9 @@ LOOKUP_PARAMETERS = {
 def customer_by_identifier(kind: str, value: str) -> Customer | None:
     """The live customer holding this identifier, normalizing `value` as ingest does; None when the
     value is unknown or cannot be an identifier of that kind (a withheld caller id, say)."""
+    if kind == IdentifierKind.PHONE and value.startswith(" "):
+        # "?phone=+14155550100" sent unencoded arrives as " 14155550100": the space was a plus.
+        value = "+" + value.lstrip()
     try:
         normalized = normalize_identifier(kind, value)
     except InvalidIdentifier:
@@ -175,7 +178,5 @@ def _greeting(customer: Customer, tenure: dict | None, last: Interaction | None,
     sentences = [opening + "."]
     if last:
         about = f": {last.summary.rstrip('.')}" if last.summary else ""
-        sentences.append(
-            f"You {contact_verb(last.channel, last.direction)} {time_ago(last.occurred_at, now)}{about}."
-        )
+        sentences.append(f"You {contact_verb(last.channel, last.direction)} {time_ago(last.occurred_at, now)}{about}.")
     return " ".join(sentences)

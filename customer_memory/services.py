@@ -135,9 +135,7 @@ def _record_traits(customer: Customer, traits: dict, *, source: str, observed_at
 
 
 @transaction.atomic
-def customer_merge(
-    *, survivor: Customer, merged: Customer, reason: str, evidence: dict, raw_event=None
-) -> Merge:
+def customer_merge(*, survivor: Customer, merged: Customer, reason: str, evidence: dict, raw_event=None) -> Merge:
     """Move everything `merged` owns to `survivor`, mark `merged` as merged into it, and record the merge.
 
     The record lists the ids of every moved row, so that the merge can be undone.

@@ -15,9 +15,30 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 if (BASE_DIR / ".env").exists():
+    # Variables already in the environment win over the file (make test relies on it).
     environ.Env.read_env(BASE_DIR / ".env")
 
-DEBUG = env.bool("DEBUG", default=False)
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def env_bool(name: str, *, default: bool) -> bool:
+    """A boolean variable; anything but a clear yes or no is a configuration error, not a silent False."""
+    raw = env.str(name, default="").strip().lower()
+    if not raw:
+        return default
+    if raw not in _TRUE | _FALSE:
+        raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no), not {raw!r}")
+    return raw in _TRUE
+
+
+def env_int(name: str, *, default: int) -> int:
+    try:
+        return env.int(name, default=default)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {env.str(name)!r}") from None
+
+
+DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
@@ -73,7 +94,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 USING_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
@@ -100,30 +121,30 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- Celery: the raw event inbox in the database is the durable record; the broker only wakes workers.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://")
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://")
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="customer_memory")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=4)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 # With acks late on Redis, a task held by a dead worker returns only after the visibility timeout;
 # keep it bounded, and let the sweeper (below) bound recovery of anything left pending.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", default=900)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-raw-events": {
         "task": "channels_ingest.tasks.sweep_pending_raw_events_task",
-        "schedule": timedelta(seconds=env.int("RAW_EVENT_SWEEP_INTERVAL", default=30)),
+        "schedule": timedelta(seconds=env_int("RAW_EVENT_SWEEP_INTERVAL", default=30)),
     },
 }
 
 # --- The inbox: how long an event may stay pending before the sweeper re-enqueues it, and after how
 # many processing attempts it is parked as dead.
-RAW_EVENT_SWEEP_AFTER = timedelta(seconds=env.int("RAW_EVENT_SWEEP_AFTER", default=60))
-RAW_EVENT_MAX_ATTEMPTS = env.int("RAW_EVENT_MAX_ATTEMPTS", default=10)
+RAW_EVENT_SWEEP_AFTER = timedelta(seconds=env_int("RAW_EVENT_SWEEP_AFTER", default=60))
+RAW_EVENT_MAX_ATTEMPTS = env_int("RAW_EVENT_MAX_ATTEMPTS", default=10)
 
 # --- Identity: the region a phone number without a country code is read in (ISO 3166 alpha-2).
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US").upper()
@@ -131,12 +152,12 @@ if len(PHONE_DEFAULT_REGION) != 2 or not PHONE_DEFAULT_REGION.isalpha():
     raise ImproperlyConfigured(f"PHONE_DEFAULT_REGION must be a two-letter region code, not {PHONE_DEFAULT_REGION!r}")
 
 # --- The card: how many recent interactions and recently resolved cases it shows.
-CARD_RECENT_INTERACTIONS = env.int("CARD_RECENT_INTERACTIONS", default=5)
-CARD_RECENT_CASES = env.int("CARD_RECENT_CASES", default=5)
+CARD_RECENT_INTERACTIONS = env_int("CARD_RECENT_INTERACTIONS", default=5)
+CARD_RECENT_CASES = env_int("CARD_RECENT_CASES", default=5)
 
 # --- Ingest: events per request, and the request body cap for JSON endpoints.
-INGEST_MAX_BATCH = env.int("INGEST_MAX_BATCH", default=1000)
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+INGEST_MAX_BATCH = env_int("INGEST_MAX_BATCH", default=1000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
@@ -174,8 +195,8 @@ LOGGING = {
 # --- Production hardening, on whenever DEBUG is off.
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-    SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
-    CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
+    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=True)
+    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=0)
     SECURE_CONTENT_TYPE_NOSNIFF = True

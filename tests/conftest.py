@@ -58,3 +58,20 @@ def stranger(db):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Bearer cm_this-token-was-never-issued")
     return client
+
+
+@pytest.fixture
+def failed_event(db):
+    """olivia's call as a legacy PBX sent it, stored and failed: under phone region US her number is no number."""
+    from channels_ingest.models import RawEvent
+    from channels_ingest.services import raw_event_normalize
+    from tests.personas import olivia_legacy_call
+
+    payload = olivia_legacy_call()
+    event = RawEvent.objects.create(
+        source=payload["source"], external_id=payload["external_id"], format="canonical", payload=payload
+    )
+    raw_event_normalize(raw_event_id=event.id)
+    event.refresh_from_db()
+    assert event.status == "failed", event.error
+    return event

@@ -20,8 +20,11 @@ class EventCustomerSerializer(serializers.Serializer):
     user_id = serializers.CharField(required=False)
     handle = serializers.CharField(required=False)
     anonymous_id = serializers.CharField(required=False)
-    verified = serializers.ListField(child=serializers.CharField(), required=False,
-                                     help_text='Identifier keys the sender has verified, e.g. ["phone"].')
+    verified = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text='Identifier keys the sender has verified, e.g. ["phone"].',
+    )
     name = serializers.CharField(required=False)
     first_name = serializers.CharField(required=False)
     last_name = serializers.CharField(required=False)
@@ -71,6 +74,15 @@ class EventStatusSerializer(serializers.ModelSerializer):
     class Meta:
         model = RawEvent
         fields = [
-            "id", "source", "external_id", "format", "status", "error", "attempts",
-            "customer_id", "interaction_id", "received_at", "processed_at",
+            "id",
+            "source",
+            "external_id",
+            "format",
+            "status",
+            "error",
+            "attempts",
+            "customer_id",
+            "interaction_id",
+            "received_at",
+            "processed_at",
         ]

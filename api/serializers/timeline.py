@@ -16,6 +16,15 @@ class InteractionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Interaction
         fields = [
-            "id", "channel", "direction", "type", "occurred_at", "summary", "case_id", "agent",
-            "source", "external_id", "attributes",
+            "id",
+            "channel",
+            "direction",
+            "type",
+            "occurred_at",
+            "summary",
+            "case_id",
+            "agent",
+            "source",
+            "external_id",
+            "attributes",
         ]

@@ -24,8 +24,10 @@ class CardByIdentifierApi(APIView):
     required_scope = Scope.CARD_READ
 
     @extend_schema(
-        parameters=[OpenApiParameter(name, OpenApiTypes.STR, description=f"{kind.label}") for name, kind in
-                    LOOKUP_PARAMETERS.items()],
+        parameters=[
+            OpenApiParameter(name, OpenApiTypes.STR, description=f"{kind.label}")
+            for name, kind in LOOKUP_PARAMETERS.items()
+        ],
         responses=CardSerializer,
     )
     def get(self, request):
@@ -35,7 +37,9 @@ class CardByIdentifierApi(APIView):
         for name, value in given:
             customer = customer_by_identifier(LOOKUP_PARAMETERS[name], value)
             if customer:
-                return Response(customer_card(customer))
+                card = customer_card(customer)
+                card["lookup"] = {"kind": LOOKUP_PARAMETERS[name].value, "value": value}
+                return Response(card)
         name, value = given[0]
         return Response(empty_card({"kind": LOOKUP_PARAMETERS[name].value, "value": value}))
 

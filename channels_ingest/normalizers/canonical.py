@@ -56,7 +56,7 @@ def normalize(payload) -> NormalizedEvent:
 def _identifiers(customer: dict) -> list[ObservedIdentifier]:
     verified_kinds = customer.get("verified") or []
     if not isinstance(verified_kinds, list):
-        raise NormalizationError("customer.verified: must be a list of identifier keys, e.g. [\"phone\"]")
+        raise NormalizationError('customer.verified: must be a list of identifier keys, e.g. ["phone"]')
     identifiers = []
     for key, kind in IDENTIFIER_KEYS.items():
         raw = customer.get(key)
@@ -70,9 +70,7 @@ def _identifiers(customer: dict) -> list[ObservedIdentifier]:
             raise NormalizationError(f"customer.{key}: {exc}") from None
         identifiers.append(ObservedIdentifier(kind=kind, value=value, verified=key in verified_kinds))
     if not identifiers:
-        raise NormalizationError(
-            f"customer: needs at least one identifier ({', '.join(IDENTIFIER_KEYS)})"
-        )
+        raise NormalizationError(f"customer: needs at least one identifier ({', '.join(IDENTIFIER_KEYS)})")
     return identifiers
 
 
@@ -153,7 +151,13 @@ def _datetime(value, field: str):
     if parsed is None:
         raise NormalizationError(f"{field}: {value!r} is not an ISO 8601 date-time")
     # Senders that omit the offset mean UTC far more often than the server's local time.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        # A valid ISO date near year 1 or 9999 can leave the calendar once moved to UTC: the database
+        # would store it, and Python could never read it back.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise NormalizationError(f"{field}: {value!r} is out of range") from None
 
 
 def _date(value, field: str) -> date:

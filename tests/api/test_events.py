@@ -124,6 +124,30 @@ def test_an_unparseable_occurred_at_is_rejected_naming_it(helpdesk):
     assert response.json()["detail"].startswith("occurred_at: 'yesterday' is not an ISO 8601 date-time")
 
 
+@pytest.mark.parametrize("occurred_at", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:30:00+01:00"])
+def test_an_occurred_at_beyond_the_calendar_in_utc_is_rejected_naming_it(helpdesk, occurred_at):
+    # Valid ISO 8601, but in UTC it is year 10000 or 1 BC: PostgreSQL stores it, Python cannot read it back.
+    response = post_events(helpdesk, miles_chat(occurred_at=occurred_at))
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("occurred_at:")
+    assert RawEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"summary": "card declined\u0000"}, {"attributes": {"transcript": "hello\u0000"}}],
+    ids=["summary", "attributes"],
+)
+def test_a_nul_character_is_a_400_not_a_server_error(helpdesk, overrides):
+    # Chat and email systems do send NUL; PostgreSQL text and jsonb cannot hold it.
+    response = post_events(helpdesk, miles_chat(**overrides))
+
+    assert response.status_code == 400
+    assert response.json()["detail"]
+    assert RawEvent.objects.count() == 0
+
+
 def test_an_unknown_channel_is_rejected_naming_the_channel(helpdesk):
     response = post_events(helpdesk, miles_chat(channel="fax"))
 
@@ -153,6 +177,16 @@ def test_an_empty_list_is_rejected(helpdesk):
 
     assert response.status_code == 400
     assert "empty list" in response.json()["detail"]
+
+
+def test_a_batch_over_the_limit_is_rejected_before_anything_is_stored(helpdesk, settings):
+    settings.INGEST_MAX_BATCH = 2
+
+    response = post_events(helpdesk, [miles_chat(), miles_call(), ada_email()])
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "3 events in one request; at most 2"
+    assert RawEvent.objects.count() == 0
 
 
 def test_a_list_of_non_objects_is_rejected(helpdesk):
@@ -240,6 +274,17 @@ def test_an_event_is_found_by_its_source_and_external_id(helpdesk, ingest):
     assert body["interaction_id"] is not None
 
 
+def test_a_failed_event_shows_its_error(helpdesk, failed_event):
+    response = helpdesk.get(f"{EVENTS}/{failed_event.id}")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "failed"
+    assert body["error"].startswith("customer.phone: '020 7946 0000' is not a possible phone number")
+    assert body["customer_id"] is None
+    assert body["interaction_id"] is None
+
+
 def test_an_unknown_event_id_is_not_found(helpdesk):
     response = helpdesk.get(f"{EVENTS}/{uuid.uuid4()}")
 
@@ -263,3 +308,14 @@ def test_an_event_lookup_needs_both_source_and_external_id(helpdesk, query):
 
     assert response.status_code == 400
     assert response.json()["detail"] == "give both source and external_id"
+
+
+def test_a_body_over_the_size_cap_is_a_413_naming_the_cap(helpdesk, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_000
+    batch = [miles_chat(external_id=f"big-{n}") for n in range(20)]
+
+    response = helpdesk.post("/api/v1/events", batch, format="json")
+
+    assert response.status_code == 413
+    assert "larger than 2000 bytes" in response.json()["detail"]
+    assert RawEvent.objects.count() == 0

@@ -92,8 +92,9 @@ def test_normalize_and_link_run_twice_change_nothing_the_second_time():
     assert RawEvent.objects.get(id=raw_event_id).attempts == 2
 
 
-def test_reprocessing_a_processed_event_updates_its_interaction_and_traits_in_place(ingest,
-                                                                                     django_capture_on_commit_callbacks):
+def test_reprocessing_a_processed_event_updates_its_interaction_and_traits_in_place(
+    ingest, django_capture_on_commit_callbacks
+):
     [accepted] = ingest(miles_chat())
     traits_before = Trait.objects.count()
     with django_capture_on_commit_callbacks(execute=True):

@@ -10,8 +10,19 @@ from tests.personas import miles_call, miles_chat
 pytestmark = pytest.mark.django_db
 
 CONTRACT_KEYS = {
-    "known", "customer", "tenure", "greeting", "open_cases", "recent_cases", "recent_interactions",
-    "last_contact", "promises", "handover_notes", "likely_reasons", "details_to_confirm", "experience",
+    "known",
+    "customer",
+    "tenure",
+    "greeting",
+    "open_cases",
+    "recent_cases",
+    "recent_interactions",
+    "last_contact",
+    "promises",
+    "handover_notes",
+    "likely_reasons",
+    "details_to_confirm",
+    "experience",
 }
 
 
@@ -26,9 +37,12 @@ def miles(ingest):
     ingest(
         miles_chat(occurred_at=iso(now - timedelta(minutes=12))),
         miles_call(occurred_at=iso(now - timedelta(minutes=1))),
-        miles_chat(external_id="old", occurred_at=iso(now - timedelta(days=400)),
-                   case={"external_id": "T-1", "title": "Moved house", "status": "resolved"},
-                   summary="Updated address"),
+        miles_chat(
+            external_id="old",
+            occurred_at=iso(now - timedelta(days=400)),
+            case={"external_id": "T-1", "title": "Moved house", "status": "resolved"},
+            summary="Updated address",
+        ),
     )
     return customer_by_identifier("phone", "+1 415 555 0100")
 
@@ -64,7 +78,9 @@ def test_open_cases_come_apart_from_recently_resolved_ones(miles):
 def test_the_greeting_carries_the_latest_contact(ingest):
     ingest(miles_chat(occurred_at=iso(timezone.now() - timedelta(minutes=12))))
     card = customer_card(customer_by_identifier("phone", "4155550100"))
-    assert card["greeting"].endswith("You chatted with us 12 minutes ago: Card payment failed; asked to call the voice line.")
+    assert card["greeting"].endswith(
+        "You chatted with us 12 minutes ago: Card payment failed; asked to call the voice line."
+    )
 
 
 def test_a_customer_without_a_source_tenure_counts_from_first_contact(ingest):
@@ -87,8 +103,9 @@ def test_the_card_costs_the_same_queries_for_a_long_history(ingest, django_asser
     customer = Customer.objects.get()
     with django_assert_num_queries(4):
         customer_card(customer)
-    ingest(*[miles_call(external_id=f"call-{n}", case={"external_id": f"T-{n}", "status": "resolved"})
-             for n in range(40)])
+    ingest(
+        *[miles_call(external_id=f"call-{n}", case={"external_id": f"T-{n}", "status": "resolved"}) for n in range(40)]
+    )
     with django_assert_num_queries(4):
         card = customer_card(customer)
     assert len(card["recent_interactions"]) == 5 and len(card["recent_cases"]) == 5

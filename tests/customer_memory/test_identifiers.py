@@ -4,7 +4,8 @@ from customer_memory.identifiers import InvalidIdentifier, normalize_email, norm
 
 
 @pytest.mark.parametrize(
-    "written", ["(415) 555-0100", "415.555.0100", "+1 415 555 0100", "1-415-555-0100", "011 1 415 555 0100", "+14155550100"]
+    "written",
+    ["(415) 555-0100", "415.555.0100", "+1 415 555 0100", "1-415-555-0100", "011 1 415 555 0100", "+14155550100"],
 )
 def test_one_us_number_written_many_ways_is_one_e164_key(written):
     assert normalize_phone(written, region="US") == "+14155550100"

@@ -77,8 +77,13 @@ def test_an_event_carrying_identifiers_of_two_customers_merges_them_and_records_
 @pytest.mark.django_db
 def test_a_newer_event_renames_but_an_older_one_only_fills_blanks(ingest):
     ingest(miles_call(customer={"phone": "+14155550100", "name": "Miles Reed"}, occurred_at="2026-11-23T10:00:00Z"))
-    ingest(miles_chat(external_id="old", occurred_at="2020-01-01T00:00:00Z",
-                      customer={"phone": "+14155550100", "name": "M. Reed", "language": "en"}))
+    ingest(
+        miles_chat(
+            external_id="old",
+            occurred_at="2020-01-01T00:00:00Z",
+            customer={"phone": "+14155550100", "name": "M. Reed", "language": "en"},
+        )
+    )
     customer = Customer.objects.get()
     assert customer.name == "Miles Reed" and customer.language == "en"
     assert customer.first_seen_at.year == 2020
@@ -94,10 +99,18 @@ def test_the_earliest_customer_since_of_any_source_is_kept(ingest):
 
 @pytest.mark.django_db
 def test_a_late_event_does_not_reopen_a_case_closed_after_it(ingest):
-    ingest(miles_chat(external_id="c2", occurred_at="2026-11-23T11:00:00Z",
-                      case={"external_id": "T-9", "status": "resolved"}))
-    ingest(miles_chat(external_id="c1", occurred_at="2026-11-23T09:00:00Z",
-                      case={"external_id": "T-9", "title": "Card payment failed", "status": "open"}))
+    ingest(
+        miles_chat(
+            external_id="c2", occurred_at="2026-11-23T11:00:00Z", case={"external_id": "T-9", "status": "resolved"}
+        )
+    )
+    ingest(
+        miles_chat(
+            external_id="c1",
+            occurred_at="2026-11-23T09:00:00Z",
+            case={"external_id": "T-9", "title": "Card payment failed", "status": "open"},
+        )
+    )
     case = Case.objects.get()
     assert case.status == "resolved" and case.title == "Card payment failed"
     assert case.opened_at.hour == 9 and case.last_activity_at.hour == 11

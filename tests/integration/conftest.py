@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _database_url() -> str:
     db = connection.settings_dict
-    return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
 
 
 def _free_port() -> int:
@@ -63,10 +65,26 @@ def celery_worker_process(service_env, tmp_path):
     """A real `celery worker` process (prefork, 2 children) consuming this test's queue."""
     log = tmp_path / "worker.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "customer_memory", "worker", "--pool=prefork", "--concurrency=2",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
-         "-Q", service_env["CELERY_TASK_DEFAULT_QUEUE"]],
-        cwd=ROOT, env=service_env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "customer_memory",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=2",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+            "-Q",
+            service_env["CELERY_TASK_DEFAULT_QUEUE"],
+        ],
+        cwd=ROOT,
+        env=service_env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     try:
         _wait_for(lambda: "ready." in log.read_text(), "celery worker", log=log)
@@ -87,7 +105,10 @@ def live_service(service_env, tmp_path):
     log = tmp_path / "gunicorn.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "customer_memory.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        cwd=ROOT, env=service_env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=service_env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
 

@@ -23,9 +23,7 @@ def _poll(fetch, until, timeout=60.0):
         time.sleep(0.25)
 
 
-def test_a_chat_then_a_call_from_one_number_reach_one_card_through_a_real_worker(
-    live_service, celery_worker_process
-):
+def test_a_chat_then_a_call_from_one_number_reach_one_card_through_a_real_worker(live_service, celery_worker_process):
     _, token = api_client_create(name="integration", scopes=["ingest", "card:read", "timeline:read"])
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {token}"

@@ -10,7 +10,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name")
         parser.add_argument(
-            "--scope", nargs="+", required=True, dest="scopes", metavar="SCOPE",
+            "--scope",
+            nargs="+",
+            required=True,
+            dest="scopes",
+            metavar="SCOPE",
             help=f"one or more of: {', '.join(Scope.values)}",
         )
 
