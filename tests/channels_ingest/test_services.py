@@ -143,14 +143,26 @@ def test_a_dead_event_can_be_retried(settings, django_capture_on_commit_callback
     assert RawEvent.objects.get(id=raw_event_id).status == RawEventStatus.PROCESSED
 
 
-def test_a_broker_outage_at_accept_does_not_fail_the_sender(monkeypatch, django_capture_on_commit_callbacks):
-    from channels_ingest import tasks
+@pytest.fixture
+def unreachable_broker():
+    """Celery publishing for real, to a broker address where nothing listens."""
+    from customer_memory.celery import app
 
-    def broker_down(*args, **kwargs):
-        raise ConnectionError("broker unreachable")
+    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "broker_connection_max_retries")}
+    app.conf.update(task_always_eager=False, broker_url="redis://127.0.0.1:9/0", broker_connection_max_retries=1)
+    app._pool = None
+    yield app
+    app.conf.update(saved)
+    app._pool = None
 
-    monkeypatch.setattr(tasks.normalize_raw_event_task, "delay", broker_down)
+
+def test_a_broker_outage_at_accept_does_not_fail_the_sender(
+    unreachable_broker, django_capture_on_commit_callbacks, caplog
+):
     with django_capture_on_commit_callbacks(execute=True):
         [accepted] = canonical_events_accept(payloads=[miles_chat()])
-    # Stored and still pending: the sweeper will pick it up.
+    # Stored and still pending: the sweeper will pick it up once the broker is back.
     assert RawEvent.objects.get(id=accepted.id).status == RawEventStatus.PENDING
+    assert (
+        f"could not enqueue channels_ingest.tasks.normalize_raw_event_task for raw event {accepted.id}" in caplog.text
+    )
