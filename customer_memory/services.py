@@ -56,11 +56,7 @@ def customer_link(
     Safe to run concurrently for events that share identifiers (see _lock_identifier_keys).
     """
     _lock_identifier_keys(identifiers)
-    wanted = Q()
-    for identifier in identifiers:
-        wanted |= Q(kind=identifier.kind, value=identifier.value)
-    on_record = {(i.kind, i.value): i for i in Identifier.objects.filter(wanted).select_related("customer")}
-    owners = sorted({i.customer for i in on_record.values()}, key=lambda c: (c.created_at, str(c.pk)))
+    on_record, owners = _identifier_owners_locked(identifiers)
 
     result = LinkResult(customer=owners[0] if owners else None)
     if not owners:
@@ -106,6 +102,32 @@ def customer_link(
     return result
 
 
+def _identifier_owners_locked(identifiers: list[ObservedIdentifier]) -> tuple[dict, list[Customer]]:
+    """The identifiers on record among these, and their owners, oldest first, with the owners' rows locked.
+
+    The identifier locks do not cover an owner reached through another identifier by a concurrent event
+    (which may be merging it away). Locking the owners' rows, in primary-key order so that lockers cannot
+    deadlock, and reading again when one turns out to have been merged meanwhile, means the caller works
+    on live customers that nobody else changes until its transaction ends.
+    """
+    wanted = Q()
+    for identifier in identifiers:
+        wanted |= Q(kind=identifier.kind, value=identifier.value)
+    for _ in range(5):
+        on_record = {(i.kind, i.value): i for i in Identifier.objects.filter(wanted)}
+        owner_ids = sorted({i.customer_id for i in on_record.values()})
+        owners = list(Customer.objects.select_for_update().filter(pk__in=owner_ids).order_by("pk"))
+        if len(owners) == len(owner_ids) and not any(owner.merged_into_id for owner in owners):
+            break
+        # An owner was merged (its identifiers moved) while we waited for its lock: read again.
+    else:
+        raise RuntimeError(f"owners of {sorted(on_record)} kept changing under linking; retry later")
+    by_id = {owner.pk: owner for owner in owners}
+    for identifier in on_record.values():
+        identifier.customer = by_id[identifier.customer_id]
+    return on_record, sorted(owners, key=lambda c: (c.created_at, str(c.pk)))
+
+
 def _record_traits(customer: Customer, traits: dict, *, source: str, observed_at: datetime, raw_event) -> None:
     """Append the event's traits and refresh the customer's own fields from them.
 
@@ -138,7 +160,9 @@ def _record_traits(customer: Customer, traits: dict, *, source: str, observed_at
 def customer_merge(*, survivor: Customer, merged: Customer, reason: str, evidence: dict, raw_event=None) -> Merge:
     """Move everything `merged` owns to `survivor`, mark `merged` as merged into it, and record the merge.
 
-    The record lists the ids of every moved row, so that the merge can be undone.
+    Requires both customers' rows locked by the caller's transaction (select_for_update), so that no
+    concurrent link writes to either while rows move. The record lists the ids of every moved row, so
+    that the merge can be undone.
     """
     from channels_ingest.models import RawEvent
 

@@ -1,8 +1,9 @@
 import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from channels_ingest.choices import RawEventFormat, RawEventStatus
 from channels_ingest.models import RawEvent
@@ -199,3 +200,62 @@ def test_parallel_linkers_bridging_two_people_in_opposite_orders_end_with_one_cu
     survivor = Customer.objects.live().get()
     assert survivor.interactions.count() == workers
     assert set(survivor.identifiers.values_list("kind", flat=True)) == {"phone", "email"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_link_racing_a_merge_of_its_customer_follows_the_merge():
+    """Event A merges M into S; event B reaches M through M's own handle while A is not yet committed.
+
+    B must wait for A, see that M is gone, and land on S — not write M back to life.
+    """
+    s = customer_link(identifiers=[phone("+14155550100")], traits={}, source="pbx", observed_at=AT).customer
+    m = customer_link(
+        identifiers=[email("miles@example.com"), ObservedIdentifier("handle", "miles_r")],
+        traits={},
+        source="chat",
+        observed_at=AT,
+    ).customer
+    merged_not_committed = threading.Event()
+    outcome = {}
+
+    def merge_a():
+        try:
+            with transaction.atomic():
+                customer_link(
+                    identifiers=[phone("+14155550100"), email("miles@example.com")],
+                    traits={},
+                    source="crm",
+                    observed_at=AT,
+                )
+                merged_not_committed.set()
+                time.sleep(0.5)  # B reads M's handle now and queues behind A's row lock on M
+        finally:
+            merged_not_committed.set()
+            connection.close()
+
+    def link_b():
+        try:
+            merged_not_committed.wait(timeout=10)
+            outcome["b"] = customer_link(
+                identifiers=[ObservedIdentifier("handle", "miles_r")],
+                traits={"language": "en"},
+                source="chat",
+                observed_at=AT,
+            ).customer
+        except Exception as exc:
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=merge_a), threading.Thread(target=link_b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert "error" not in outcome, outcome.get("error")
+    m.refresh_from_db()
+    assert m.merged_into_id == s.pk
+    assert outcome["b"].pk == s.pk
+    assert Customer.objects.live().count() == 1
+    assert Customer.objects.get(pk=s.pk).language == "en"
