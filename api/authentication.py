@@ -46,12 +46,3 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "The token `manage.py create_api_client` printed: `Authorization: Bearer <token>`.",
         }
-
-
-class TokenAsBasicUserAuthentication(authentication.BasicAuthentication):
-    """HTTP basic auth whose user name is a client token, for senders that cannot set a Bearer header
-    (Segment SDKs send their write key this way; Twilio and email webhooks put it in the URL)."""
-
-    def authenticate_credentials(self, userid, password, request=None):
-        client = client_for_token(userid)
-        return client, client

@@ -20,3 +20,13 @@ class HasScope(permissions.BasePermission):
         # str(): the repr of a Scope member is "Scope.INGEST", not the name a client is configured with.
         self.message = f"This API client lacks the {str(scope)!r} scope."
         return client.has_scope(scope)
+
+
+class IsApiClientOrStaff(permissions.BasePermission):
+    """The OpenAPI schema and its docs: any API client, or staff logged in to the admin (for the browser)."""
+
+    def has_permission(self, request, view):
+        if request.auth is not None:
+            return True
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_staff)

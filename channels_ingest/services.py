@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
-from channels_ingest.choices import RawEventStatus
+from channels_ingest.choices import RawEventFormat, RawEventStatus
 from channels_ingest.models import RawEvent
 from channels_ingest.normalizers import NormalizationError, NormalizedEvent, normalize_payload
 from customer_memory.services import customer_link
@@ -85,8 +85,6 @@ def canonical_events_accept(*, payloads: list) -> list[AcceptedEvent]:
     Checking the whole event here, not only its envelope, gives the sender the reason while it can still
     fix it; the worker normalizes again from the stored payload.
     """
-    from channels_ingest.choices import RawEventFormat
-
     errors, incoming = [], []
     for index, payload in enumerate(payloads):
         try:
@@ -146,17 +144,24 @@ def raw_event_normalize(*, raw_event_id) -> NormalizedEvent | None:
     raw_event = RawEvent.objects.get(id=raw_event_id)
     try:
         normalized = normalize_payload(raw_event.format, raw_event.payload)
-    except NormalizationError as exc:
-        RawEvent.objects.filter(id=raw_event_id, status=RawEventStatus.PENDING).update(
-            status=RawEventStatus.FAILED, error=str(exc), updated_at=timezone.now()
+    except Exception as exc:
+        # A normalizer is a pure function of the payload: running it again gives the same error, so the
+        # event is parked as failed (visible, reprocessable) instead of retried. A crash is a bug to fix.
+        error = (
+            str(exc) if isinstance(exc, NormalizationError) else f"normalizer crashed: {exc.__class__.__name__}: {exc}"
         )
-        logger.info("raw event %s failed normalization: %s", raw_event_id, exc)
+        if not isinstance(exc, NormalizationError):
+            logger.exception("normalizer %s crashed on raw event %s", raw_event.format, raw_event_id)
+        RawEvent.objects.filter(id=raw_event_id, status=RawEventStatus.PENDING).update(
+            status=RawEventStatus.FAILED, error=error[:2000], updated_at=timezone.now()
+        )
         return None
     with transaction.atomic():
-        RawEvent.objects.filter(id=raw_event_id, status=RawEventStatus.PENDING).update(
-            normalized=normalized.to_json(), error="", updated_at=timezone.now()
-        )
-        transaction.on_commit(lambda: enqueue_link([raw_event_id]))
+        stored = RawEvent.objects.filter(
+            id=raw_event_id, status=RawEventStatus.PENDING, normalized__isnull=True
+        ).update(normalized=normalized.to_json(), error="", updated_at=timezone.now())
+        if stored:  # a concurrent delivery that stored it first has already woken linking
+            transaction.on_commit(lambda: enqueue_link([raw_event_id]))
     return normalized
 
 

@@ -8,10 +8,17 @@ from interactions.models import Interaction
 
 
 class IdentifierInline(admin.TabularInline):
+    """Read-only: identifiers change owner only through linking and recorded merges, and their values are
+    stored normalized; a hand edit would bypass both."""
+
     model = Identifier
     extra = 0
     fields = ["kind", "value", "verified", "source", "first_seen_at", "last_seen_at"]
-    readonly_fields = ["source", "first_seen_at", "last_seen_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class TraitInline(admin.TabularInline):
@@ -98,7 +105,10 @@ class IdentifierAdmin(admin.ModelAdmin):
     list_display = ["kind", "value", "customer", "verified", "source", "last_seen_at"]
     list_filter = ["kind", "verified"]
     search_fields = ["value"]
-    raw_id_fields = ["customer"]
+    readonly_fields = ["customer", "kind", "value", "source", "first_seen_at", "last_seen_at"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(Merge)

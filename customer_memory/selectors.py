@@ -9,7 +9,7 @@ from customer_memory.choices import IdentifierKind
 from customer_memory.identifiers import InvalidIdentifier, normalize_identifier
 from customer_memory.models import Customer
 from customer_memory.wording import contact_verb, number_in_words, tenure_text, time_ago, whole_years_between
-from interactions.choices import CaseStatus
+from interactions.choices import CaseStatus, Direction
 from interactions.models import Case, Interaction
 
 # Card lookup parameters, in the order they are tried when a caller sends several.
@@ -119,7 +119,8 @@ def customer_card(customer: Customer, *, now=None) -> dict:
         .order_by("-occurred_at", "-id")[: settings.CARD_RECENT_INTERACTIONS]
     )
     tenure = _tenure(customer, now)
-    last = interactions[0] if interactions else None
+    # Internal notes are not contacts with the customer: they never make the greeting or the last contact.
+    last = next((i for i in interactions if i.direction != Direction.INTERNAL), None)
     last_contact = None
     if last:
         last_contact = {

@@ -157,6 +157,8 @@ CARD_RECENT_CASES = env_int("CARD_RECENT_CASES", default=5)
 
 # --- Ingest: events per request, and the request body cap for JSON endpoints.
 INGEST_MAX_BATCH = env_int("INGEST_MAX_BATCH", default=1000)
+# How far past the server's clock an event's time may be (senders' clocks drift) before it is refused.
+INGEST_MAX_CLOCK_SKEW = timedelta(seconds=env_int("INGEST_MAX_CLOCK_SKEW", default=24 * 3600))
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
 REST_FRAMEWORK = {
@@ -177,8 +179,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "One customer timeline across chat, email, voice and web, and the context card served from it.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "SERVE_AUTHENTICATION": [],
+    # Like every endpoint, the schema needs a token; the docs page opens for staff logged in to the admin.
+    "SERVE_PERMISSIONS": ["api.permissions.IsApiClientOrStaff"],
+    "SERVE_AUTHENTICATION": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,

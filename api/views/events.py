@@ -8,9 +8,8 @@ from rest_framework.views import APIView
 
 from api.scopes import Scope
 from api.serializers.events import AcceptedEventSerializer, CanonicalEventSerializer, EventStatusSerializer
-from channels_ingest.models import RawEvent
+from channels_ingest.selectors import raw_event_by_id, raw_event_by_sender_key
 from channels_ingest.services import RejectedEvents, canonical_events_accept
-from customer_memory.selectors import parse_uuid
 
 
 class EventIngestApi(APIView):
@@ -47,7 +46,7 @@ class EventStatusApi(APIView):
 
     @extend_schema(responses=EventStatusSerializer)
     def get(self, request, event_id):
-        event = RawEvent.objects.filter(id=parse_uuid(event_id)).first() if parse_uuid(event_id) else None
+        event = raw_event_by_id(event_id)
         if event is None:
             raise NotFound(f"no event with id {event_id}")
         return Response(EventStatusSerializer(event).data)
@@ -70,7 +69,7 @@ class EventLookupApi(APIView):
         external_id = request.query_params.get("external_id", "")
         if not source or not external_id:
             raise ValidationError({"detail": "give both source and external_id"})
-        event = RawEvent.objects.filter(source=source, external_id=external_id).first()
+        event = raw_event_by_sender_key(source, external_id)
         if event is None:
             raise NotFound(f"no event {external_id!r} from source {source!r}")
         return Response(EventStatusSerializer(event).data)

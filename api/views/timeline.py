@@ -7,6 +7,7 @@ from api.scopes import Scope
 from api.serializers.timeline import InteractionSerializer
 from customer_memory.selectors import customer_by_id
 from interactions.models import Interaction
+from interactions.selectors import interaction_timeline
 
 
 class CustomerTimelineApi(ListAPIView):
@@ -24,4 +25,4 @@ class CustomerTimelineApi(ListAPIView):
         customer = customer_by_id(self.kwargs["customer_id"])
         if customer is None:
             raise NotFound(f"no customer with id {self.kwargs['customer_id']}")
-        return Interaction.objects.filter(customer=customer).select_related("agent")
+        return interaction_timeline(customer)

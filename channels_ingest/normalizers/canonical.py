@@ -2,6 +2,8 @@
 
 from datetime import UTC, date
 
+from django.conf import settings
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from channels_ingest.normalizers.event import AgentRef, CaseRef, NormalizationError, NormalizedEvent, ObservedIdentifier
@@ -155,9 +157,13 @@ def _datetime(value, field: str):
     try:
         # A valid ISO date near year 1 or 9999 can leave the calendar once moved to UTC: the database
         # would store it, and Python could never read it back.
-        return parsed.astimezone(UTC)
+        parsed = parsed.astimezone(UTC)
     except OverflowError:
         raise NormalizationError(f"{field}: {value!r} is out of range") from None
+    # A contact dated in the future would stand as the customer's "last contact" until that date comes.
+    if parsed > timezone.now() + settings.INGEST_MAX_CLOCK_SKEW:
+        raise NormalizationError(f"{field}: {value!r} is in the future")
+    return parsed
 
 
 def _date(value, field: str) -> date:

@@ -3,7 +3,6 @@
 import pytest
 from django.core.management import call_command
 from drf_spectacular.drainage import GENERATOR_STATS
-from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -18,13 +17,20 @@ CONTRACT_PATHS = {
 
 
 @pytest.fixture
-def schema():
-    response = APIClient().get("/api/schema/", {"format": "json"})
+def schema(desk):
+    response = desk.get("/api/schema/", {"format": "json"})
     assert response.status_code == 200
     return response.json()
 
 
-def test_the_schema_is_an_openapi_3_document_without_a_token(schema):
+def test_the_schema_needs_a_token(anonymous):
+    response = anonymous.get("/api/schema/")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_the_schema_is_an_openapi_3_document(schema):
     assert schema["openapi"].startswith("3.")
     assert schema["info"]["title"] == "Customer memory API"
 
@@ -67,8 +73,16 @@ def test_the_schema_generates_without_warnings_and_validates(tmp_path):
     assert (tmp_path / "schema.yaml").read_text().startswith("openapi: 3.")
 
 
-def test_the_docs_page_is_served_as_html():
-    response = APIClient().get("/api/docs/")
+def test_the_docs_page_needs_an_admin_login(anonymous, django_user_model, client):
+    assert anonymous.get("/api/docs/").status_code == 401
+    django_user_model.objects.create_user("clerk", password="pw-for-tests")  # logged in, but not staff
+    client.login(username="clerk", password="pw-for-tests")
+    assert client.get("/api/docs/").status_code == 403
+
+
+def test_the_docs_page_is_served_as_html_to_staff(admin_client):
+    response = admin_client.get("/api/docs/")
+    assert admin_client.get("/api/schema/").status_code == 200
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")

@@ -66,3 +66,18 @@ def test_a_payload_that_is_not_an_object_is_refused(payload):
 def test_an_unknown_format_has_no_normalizer():
     with pytest.raises(NormalizationError, match="no normalizer"):
         normalize_payload("carrier-pigeon", {})
+
+
+def test_an_event_dated_beyond_the_clock_skew_is_refused(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    too_late = (timezone.now() + settings.INGEST_MAX_CLOCK_SKEW + timedelta(minutes=5)).isoformat()
+    with pytest.raises(NormalizationError, match="occurred_at: .* is in the future"):
+        normalize(miles_chat(occurred_at=too_late))
+
+
+def test_verified_identifier_keys_are_marked_verified():
+    event = normalize(miles_chat(customer={"phone": "+14155550100", "email": "m@example.com", "verified": ["phone"]}))
+    assert {(i.kind, i.verified) for i in event.identifiers} == {("phone", True), ("email", False)}

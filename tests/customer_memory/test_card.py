@@ -1,11 +1,15 @@
-from datetime import timedelta
+import json
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from customer_memory.models import Customer
 from customer_memory.selectors import customer_by_identifier, customer_card, empty_card
-from tests.personas import miles_call, miles_chat
+from tests.personas import MILES_PHONE_NATIONAL, miles_call, miles_chat
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +113,64 @@ def test_the_card_costs_the_same_queries_for_a_long_history(ingest, django_asser
     with django_assert_num_queries(4):
         card = customer_card(customer)
     assert len(card["recent_interactions"]) == 5 and len(card["recent_cases"]) == 5
+
+
+GOLDEN_NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+GOLDEN_CARD = Path(__file__).parent / "golden" / "card_miles.json"
+
+
+def _stable_ids(card: dict) -> dict:
+    """The card with each uuid replaced by its order of first appearance, so the golden file is stable."""
+    text = json.dumps(card)
+    ids = {}
+    for found in re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", text):
+        ids.setdefault(found, f"<id {len(ids) + 1}>")
+    for value, placeholder in ids.items():
+        text = text.replace(value, placeholder)
+    return json.loads(text)
+
+
+def test_the_card_matches_its_golden_json(ingest):
+    """The contract, whole: any change to a key, a value's shape or a sentence shows up here."""
+    ingest(
+        miles_call(
+            external_id="call-old",
+            occurred_at="2025-06-01T10:00:00Z",
+            summary="Updated address",
+            case={"external_id": "T-1", "title": "Moved house", "status": "resolved"},
+            agent={"external_id": "ag-12", "name": "Dave"},
+        ),
+        miles_chat(occurred_at="2026-11-20T09:48:00Z"),
+        miles_chat(
+            external_id="note-1",
+            direction="internal",
+            occurred_at="2026-11-20T09:50:00Z",
+            summary="Customer sounded upset",
+            case=None,
+            agent=None,
+        ),
+    )
+    card = customer_card(customer_by_identifier("phone", MILES_PHONE_NATIONAL), now=GOLDEN_NOW)
+
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN_CARD.write_text(json.dumps(_stable_ids(card), indent=2, ensure_ascii=False) + "\n")
+    assert _stable_ids(card) == json.loads(GOLDEN_CARD.read_text())
+
+
+def test_internal_notes_are_not_the_last_contact(ingest):
+    now = timezone.now()
+    ingest(
+        miles_chat(occurred_at=iso(now - timedelta(minutes=12))),
+        miles_chat(external_id="note", direction="internal", occurred_at=iso(now - timedelta(minutes=2)), case=None),
+    )
+    card = customer_card(Customer.objects.get())
+    assert card["recent_interactions"][0]["direction"] == "internal"
+    assert card["last_contact"]["direction"] == "inbound"
+    assert "12 minutes ago" in card["greeting"]
+
+
+def test_a_verified_identifier_shows_as_verified(ingest):
+    ingest(miles_call(customer={"phone": "+14155550100", "verified": ["phone"]}))
+    card = customer_card(Customer.objects.get())
+    assert card["customer"]["verified"] is True
+    assert card["customer"]["identifiers"] == [{"kind": "phone", "value": "+14155550100", "verified": True}]
