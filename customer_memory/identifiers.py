@@ -3,11 +3,22 @@
 Used by the channel normalizers (what is stored) and by card lookups (what is searched): both must agree.
 """
 
+from dataclasses import dataclass
+
 import phonenumbers
 from django.conf import settings
 from email_validator import EmailNotValidError, validate_email
 
 from customer_memory.choices import IdentifierKind
+
+
+@dataclass(frozen=True)
+class ObservedIdentifier:
+    """An identifier as one event carried it, already normalized (E.164 phone, case-folded email, …)."""
+
+    kind: str
+    value: str
+    verified: bool = False
 
 
 class InvalidIdentifier(ValueError):

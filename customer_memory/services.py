@@ -7,8 +7,8 @@ from datetime import date, datetime
 from django.db import connection, transaction
 from django.db.models import Q
 
-from channels_ingest.normalizers.event import ObservedIdentifier
 from customer_memory.choices import MergeReason
+from customer_memory.identifiers import ObservedIdentifier
 from customer_memory.models import Customer, Identifier, Merge, Trait
 from interactions.models import Case, Interaction
 

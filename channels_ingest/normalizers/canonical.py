@@ -6,9 +6,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from channels_ingest.normalizers.event import AgentRef, CaseRef, NormalizationError, NormalizedEvent, ObservedIdentifier
+from channels_ingest.normalizers.event import AgentRef, CaseRef, NormalizationError, NormalizedEvent
 from customer_memory.choices import IdentifierKind
-from customer_memory.identifiers import InvalidIdentifier, normalize_identifier
+from customer_memory.identifiers import InvalidIdentifier, ObservedIdentifier, normalize_identifier
 from interactions.choices import CaseStatus, Channel, Direction
 
 # Keys of the event's "customer" object that are identifiers, and the kind each one is.

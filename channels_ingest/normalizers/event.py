@@ -7,16 +7,11 @@ plain dicts (`to_json` / `from_json`).
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from customer_memory.identifiers import ObservedIdentifier
+
 
 class NormalizationError(ValueError):
     """The payload cannot become an event; the message names the field and the problem."""
-
-
-@dataclass(frozen=True)
-class ObservedIdentifier:
-    kind: str
-    value: str  # already normalized (E.164 phone, case-folded email, …)
-    verified: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from django.db import connection, transaction
 
 from channels_ingest.choices import RawEventFormat, RawEventStatus
 from channels_ingest.models import RawEvent
-from channels_ingest.normalizers.event import ObservedIdentifier
 from channels_ingest.services import IncomingEvent, raw_event_accept, raw_event_link, raw_event_normalize
+from customer_memory.identifiers import ObservedIdentifier
 from customer_memory.models import Customer, Identifier, Merge
 from customer_memory.services import customer_link
 from interactions.models import Case, Interaction
