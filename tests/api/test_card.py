@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from customer_memory.models import Customer
 from interactions.models import Interaction
+from tests.contract import CARD_CONTRACT_KEYS
 from tests.personas import (
     MILES_ACCOUNT,
     MILES_EMAIL,
@@ -28,32 +29,6 @@ CARD = "/api/v1/card"
 
 pytestmark = pytest.mark.django_db
 
-# The card's keys and those of its nested objects, as DESIGN.md fixes them. Fields may be added to the card;
-# these must keep their names.
-CONTRACT_KEYS = {
-    "card": {
-        "known",
-        "customer",
-        "tenure",
-        "greeting",
-        "open_cases",
-        "recent_cases",
-        "recent_interactions",
-        "last_contact",
-        "promises",
-        "handover_notes",
-        "likely_reasons",
-        "details_to_confirm",
-        "experience",
-    },
-    "customer": {"id", "name", "preferred_name", "language", "identifiers"},
-    "identifier": {"kind", "value", "verified"},
-    "tenure": {"since", "years", "text"},
-    "case": {"id", "title", "status", "opened_at", "last_activity_at", "channel"},
-    "interaction": {"id", "channel", "direction", "occurred_at", "summary", "case_id", "agent"},
-    "agent": {"id", "name"},
-    "last_contact": {"channel", "occurred_at", "ago", "summary"},
-}
 LIST_KEYS = [
     "open_cases",
     "recent_cases",
@@ -70,7 +45,7 @@ def customer_of(source, external_id):
 
 
 def missing_keys(obj, contract):
-    return CONTRACT_KEYS[contract] - set(obj)
+    return CARD_CONTRACT_KEYS[contract] - set(obj)
 
 
 def assert_empty_card(card):
@@ -320,7 +295,7 @@ def test_the_card_keeps_the_contract_keys(desk, ingest):
 def test_the_empty_card_keeps_the_contract_keys(desk):
     card = desk.get(CARD, {"email": "nobody@example.com"}).json()
 
-    assert set(card) >= CONTRACT_KEYS["card"]
+    assert set(card) >= CARD_CONTRACT_KEYS["card"]
     assert card["known"] is False
 
 

@@ -9,25 +9,12 @@ from django.utils import timezone
 
 from customer_memory.models import Customer
 from customer_memory.selectors import customer_by_identifier, customer_card, empty_card
+from tests.contract import CARD_CONTRACT_KEYS
 from tests.personas import MILES_PHONE_NATIONAL, miles_call, miles_chat
 
 pytestmark = pytest.mark.django_db
 
-CONTRACT_KEYS = {
-    "known",
-    "customer",
-    "tenure",
-    "greeting",
-    "open_cases",
-    "recent_cases",
-    "recent_interactions",
-    "last_contact",
-    "promises",
-    "handover_notes",
-    "likely_reasons",
-    "details_to_confirm",
-    "experience",
-}
+CONTRACT_KEYS = CARD_CONTRACT_KEYS["card"]
 
 
 def iso(moment):

@@ -126,6 +126,29 @@ def _accept_normalized(payloads):
     return [event.id for event in accepted]
 
 
+def _link_at_once(raw_event_ids) -> list[Exception]:
+    """Link each event in a thread (its own database session), all released at the same instant;
+    return the errors the threads raised, which would otherwise vanish with them."""
+    start = threading.Barrier(len(raw_event_ids))
+    errors = []
+
+    def link(raw_event_id):
+        try:
+            start.wait()
+            raw_event_link(raw_event_id=raw_event_id)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=link, args=(raw_event_id,)) for raw_event_id in raw_event_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
 @pytest.mark.django_db(transaction=True)
 def test_parallel_linkers_seeing_one_new_number_create_one_customer():
     """Eight concurrent database sessions link eight events of one new person at the same instant.
@@ -139,26 +162,7 @@ def test_parallel_linkers_seeing_one_new_number_create_one_customer():
         miles_call(external_id=f"call-{n}", customer={"phone": "(415) 555-0199", "account_id": f"A-{n}"})
         for n in range(workers)
     ]
-    ids = _accept_normalized(payloads)
-    start = threading.Barrier(workers)
-    errors = []
-
-    def link(raw_event_id):
-        try:
-            start.wait()
-            raw_event_link(raw_event_id=raw_event_id)
-        except Exception as exc:  # surfaced below; a thread's exception would otherwise vanish
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=link, args=(raw_event_id,)) for raw_event_id in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert _link_at_once(_accept_normalized(payloads)) == []
     assert Customer.objects.count() == 1
     assert Identifier.objects.filter(kind="account").count() == workers
     assert Interaction.objects.count() == workers
@@ -176,26 +180,7 @@ def test_parallel_linkers_bridging_two_people_in_opposite_orders_end_with_one_cu
         if n % 3 == 0:
             customer = {"phone": "+14155550123"}
         payloads.append(miles_call(external_id=f"bridge-{n}", customer=customer))
-    ids = _accept_normalized(payloads)
-    start = threading.Barrier(workers)
-    errors = []
-
-    def link(raw_event_id):
-        try:
-            start.wait()
-            raw_event_link(raw_event_id=raw_event_id)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=link, args=(raw_event_id,)) for raw_event_id in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert _link_at_once(_accept_normalized(payloads)) == []
     assert Customer.objects.live().count() == 1
     survivor = Customer.objects.live().get()
     assert survivor.interactions.count() == workers
