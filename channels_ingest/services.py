@@ -144,14 +144,16 @@ def raw_event_normalize(*, raw_event_id) -> NormalizedEvent | None:
     raw_event = RawEvent.objects.get(id=raw_event_id)
     try:
         normalized = normalize_payload(raw_event.format, raw_event.payload)
+    # A normalizer is a pure function of the payload: running it again gives the same error, so the event
+    # is parked as failed (visible, reprocessable) instead of retried. A crash is a bug to fix.
+    except NormalizationError as exc:
+        error = str(exc)
     except Exception as exc:
-        # A normalizer is a pure function of the payload: running it again gives the same error, so the
-        # event is parked as failed (visible, reprocessable) instead of retried. A crash is a bug to fix.
-        error = (
-            str(exc) if isinstance(exc, NormalizationError) else f"normalizer crashed: {exc.__class__.__name__}: {exc}"
-        )
-        if not isinstance(exc, NormalizationError):
-            logger.exception("normalizer %s crashed on raw event %s", raw_event.format, raw_event_id)
+        logger.exception("normalizer %s crashed on raw event %s", raw_event.format, raw_event_id)
+        error = f"normalizer crashed: {exc.__class__.__name__}: {exc}"
+    else:
+        error = None
+    if error is not None:
         RawEvent.objects.filter(id=raw_event_id, status=RawEventStatus.PENDING).update(
             status=RawEventStatus.FAILED, error=error[:2000], updated_at=timezone.now()
         )

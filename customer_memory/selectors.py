@@ -102,8 +102,10 @@ def empty_card(lookup: dict | None = None) -> dict:
     }
 
 
-def customer_card(customer: Customer, *, now=None) -> dict:
-    """The context card of a (live) customer, in a fixed number of queries whatever their history size."""
+def customer_card(customer: Customer, *, lookup: dict | None = None, now=None) -> dict:
+    """The context card of a (live) customer, in a fixed number of queries whatever their history size.
+
+    `lookup` is the identifier the caller found them by, echoed on the card as on the empty card."""
     now = now or timezone.now()
     identifiers = list(customer.identifiers.all())
     cases = list(
@@ -131,7 +133,7 @@ def customer_card(customer: Customer, *, now=None) -> dict:
             "summary": last.summary,
             "agent": {"id": str(last.agent.id), "name": last.agent.name} if last.agent else None,
         }
-    card = empty_card()
+    card = empty_card(lookup)
     card.update(
         known=True,
         customer={

@@ -30,7 +30,7 @@ def whole_years_between(start: date, end: date) -> int:
 
 
 def tenure_text(since: date, today: date) -> str:
-    """ "customer for 10 years", "customer for 3 months", "new customer"."""
+    """Tenure as said aloud: "customer for 10 years", "customer for 3 months", "new customer"."""
     years = whole_years_between(since, today)
     if years >= 1:
         return f"customer for {years} year{'s' if years != 1 else ''}"
@@ -41,7 +41,7 @@ def tenure_text(since: date, today: date) -> str:
 
 
 def time_ago(moment: datetime, now: datetime) -> str:
-    """ "12 minutes ago", "3 days ago", "just now"; the largest unit only, as people say it."""
+    """How long ago, largest unit only, as people say it: "12 minutes ago", "3 days ago", "just now"."""
     if (now - moment).total_seconds() < 60:
         return "just now"
     return f"{timesince(moment, now, depth=1)} ago".replace("\xa0", " ")

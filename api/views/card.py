@@ -37,9 +37,7 @@ class CardByIdentifierApi(APIView):
         for name, value in given:
             customer = customer_by_identifier(LOOKUP_PARAMETERS[name], value)
             if customer:
-                card = customer_card(customer)
-                card["lookup"] = {"kind": LOOKUP_PARAMETERS[name].value, "value": value}
-                return Response(card)
+                return Response(customer_card(customer, lookup={"kind": LOOKUP_PARAMETERS[name].value, "value": value}))
         name, value = given[0]
         return Response(empty_card({"kind": LOOKUP_PARAMETERS[name].value, "value": value}))
 

@@ -22,15 +22,15 @@ def normalize_payload(format: str, payload) -> NormalizedEvent:
     return normalizer(payload)
 
 
-def _refuse_nul_characters(value, path: str = "event") -> None:
+def _refuse_nul_characters(value, path: str = "") -> None:
     """PostgreSQL's jsonb and text cannot hold U+0000: refuse it by name rather than fail at the insert."""
     if isinstance(value, str):
         if "\x00" in value:
-            raise NormalizationError(f"{path}: contains a NUL character (U+0000)")
+            raise NormalizationError(f"{path or 'event'}: contains a NUL character (U+0000)")
     elif isinstance(value, dict):
         for key, item in value.items():
             _refuse_nul_characters(key, path)
-            _refuse_nul_characters(item, f"{path}.{key}" if path != "event" else str(key))
+            _refuse_nul_characters(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _refuse_nul_characters(item, f"{path}[{index}]")
