@@ -49,3 +49,33 @@ def time_ago(moment: datetime, now: datetime) -> str:
 
 def contact_verb(channel: str, direction: str) -> str:
     return _CONTACT_VERBS.get((channel, direction), f"contacted us by {channel}")
+
+
+def time_until(moment: datetime, now: datetime) -> str:
+    """How far ahead, as people say it: "in 2 hours", "in 3 days"; a past moment reads as time_ago."""
+    if moment <= now:
+        return time_ago(moment, now)
+    if (moment - now).total_seconds() < 60:
+        return "in a minute"
+    return f"in {timesince(now, moment, depth=1)}".replace("\xa0", " ")
+
+
+def topic(text: str) -> str:
+    """A title or summary as it reads inside a sentence: first clause, no trailing stop, a leading capital
+    lowered unless the word looks like a name or acronym ("Card payment failed" -> "card payment failed")."""
+    first = text.strip().split(";")[0].split("\n")[0].strip().rstrip(".")
+    if len(first) > 1 and first[0].isupper() and first[1].islower():
+        first = first[0].lower() + first[1:]
+    return first
+
+
+def years_in_words(years: int) -> str:
+    return f"{number_in_words(years)} year{'s' if years != 1 else ''}"
+
+
+def join_words(items: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"

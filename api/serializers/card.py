@@ -1,5 +1,5 @@
 """The card's shape for the OpenAPI schema. The card itself is built as plain dicts by
-customer_memory.selectors.customer_card: a serializer on the hot path costs more than the query."""
+customer_memory.card: a serializer on the hot path costs more than the query."""
 
 from rest_framework import serializers
 

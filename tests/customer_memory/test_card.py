@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from customer_memory.models import Customer
-from customer_memory.selectors import customer_by_identifier, customer_card, empty_card
+from customer_memory.card import customer_card, empty_card
+from customer_memory.selectors import customer_by_identifier
 from tests.contract import CARD_CONTRACT_KEYS
 from tests.personas import MILES_PHONE_NATIONAL, miles_call, miles_chat
 
