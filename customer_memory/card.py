@@ -424,7 +424,7 @@ def card_text(card: dict) -> str:
     customer = card["customer"]
     lines = []
     who = customer["name"] or "This customer (name unknown)"
-    if customer["preferred_name"] and customer["preferred_name"] != customer["name"]:
+    if customer["preferred_name"] and customer["preferred_name"] != (customer["name"].split() or [""])[0]:
         who += f" (goes by {customer['preferred_name']})"
     if card["tenure"]:
         who += f", {card['tenure']['text']} (since {card['tenure']['since']})"

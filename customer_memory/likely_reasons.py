@@ -39,9 +39,11 @@ LIKELY_REASON_RULES = [
         "wording": "Following up on the open case “{title}”",
     },
     {
+        # A payment event from the website or app (conversations about it are covered by the rules above).
         "signal": "interaction",
         "match": {
-            "text": r"payment[ _-]?(failed|declined|refused)|(failed|declined) (card )?payment|card (was )?declined",
+            "channel": ["web"],
+            "text": r"payment[ _-]?(failed|declined|refused)|(failed|declined) (card )?payment|checkout (failed|declined)",
             "within_hours": 72,
         },
         "weight": 0.7,

@@ -29,6 +29,12 @@ def desk(db):
 
 
 @pytest.fixture
+def team_desk(db):
+    """An agent desktop that also writes: agents, handovers and promises."""
+    return _client_with(["card:read", "timeline:read", "agents:write"])
+
+
+@pytest.fixture
 def helpdesk(db):
     """A channel system: may only send events."""
     return _client_with(["ingest"])

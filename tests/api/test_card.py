@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -219,6 +220,7 @@ def test_a_merged_away_id_answers_with_the_survivors_card(desk, ingest):
 
 def test_the_card_costs_the_same_queries_for_a_long_history(desk, ingest):
     ingest(miles_chat())
+    cache.clear()  # compare cold reads: nothing cached
     with CaptureQueriesContext(connection) as short:
         desk.get(CARD, {"phone": MILES_PHONE_E164})
     ingest(
@@ -231,12 +233,24 @@ def test_the_card_costs_the_same_queries_for_a_long_history(desk, ingest):
             for n in range(10)
         )
     )
+    cache.clear()
     with CaptureQueriesContext(connection) as long:
         card = desk.get(CARD, {"phone": MILES_PHONE_E164}).json()
 
     assert len(card["recent_interactions"]) == 5
     assert len(card["open_cases"]) == 6
     assert len(long) == len(short)
+
+
+def test_a_warm_card_read_costs_only_the_token_check(desk, ingest):
+    ingest(miles_chat())
+    desk.get(CARD, {"phone": MILES_PHONE_E164})  # warms the cache
+
+    with CaptureQueriesContext(connection) as warm:
+        card = desk.get(CARD, {"phone": MILES_PHONE_E164}).json()
+
+    assert card["known"] is True
+    assert [q["sql"].split(" FROM ")[1].split()[0] for q in warm.captured_queries] == ['"api_apiclient"']
 
 
 # --- Who may read
