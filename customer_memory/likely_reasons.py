@@ -43,7 +43,7 @@ LIKELY_REASON_RULES = [
         "signal": "interaction",
         "match": {
             "channel": ["web"],
-            "text": r"payment[ _-]?(failed|declined|refused)|(failed|declined) (card )?payment|checkout (failed|declined)",
+            "text": r"payment[ _-]?(failed|declined|refused)|(failed|declined) (card )?payment|checkout failed",
             "within_hours": 72,
         },
         "weight": 0.7,

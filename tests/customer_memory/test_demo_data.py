@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 
 from channels_ingest.models import RawEvent
-from customer_memory.models import Customer
 from customer_memory.card import customer_card
+from customer_memory.models import Customer
 from customer_memory.selectors import customer_by_identifier
 from interactions.models import Interaction
 
