@@ -217,3 +217,6 @@ CELERY_BEAT_SCHEDULE["mark-overdue-promises"] = {
     "task": "interactions.tasks.mark_overdue_promises_task",
     "schedule": timedelta(seconds=env_int("PROMISE_OVERDUE_INTERVAL", default=60)),
 }
+# The desk's and the admin's static files are served by WhiteNoise straight from the apps, so a deployment
+# (or `make test`'s gunicorn) needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
