@@ -1,3 +1,5 @@
+import uuid
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -6,6 +8,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.pagination import AgentCursorPagination
 from api.scopes import Scope
 from api.serializers.agents import AgentSerializer, IntroductionSerializer, SuggestedAgentSerializer
 from customer_memory.selectors import customer_by_id, parse_uuid
@@ -28,7 +31,8 @@ class AgentListApi(ReadOrWriteScope, generics.ListCreateAPIView):
     (source, external_id) — e.g. an agent first seen in events — answering 200 instead of 201."""
 
     serializer_class = AgentSerializer
-    queryset = Agent.objects.order_by("name", "id")
+    pagination_class = AgentCursorPagination
+    queryset = Agent.objects.all()
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -36,14 +40,10 @@ class AgentListApi(ReadOrWriteScope, generics.ListCreateAPIView):
         data = dict(serializer.validated_data)
         source = data.pop("source")
         external_id = data.pop("external_id", None)
-        agent, created = agent_save(source=source, external_id=external_id or _new_external_id(), profile=data)
+        # An agent with no id in another system gets one here, so a later POST can update the same profile.
+        external_id = external_id or f"agent-{uuid.uuid4().hex[:12]}"
+        agent, created = agent_save(source=source, external_id=external_id, profile=data)
         return Response(AgentSerializer(agent).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
-
-
-def _new_external_id() -> str:
-    import uuid
-
-    return f"agent-{uuid.uuid4().hex[:12]}"
 
 
 class AgentDetailApi(ReadOrWriteScope, generics.RetrieveUpdateAPIView):

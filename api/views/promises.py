@@ -4,6 +4,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from api.filtersets import PromiseFilterSet
+from api.pagination import PromiseCursorPagination
 from api.serializers.promises import PromiseInputSerializer, PromiseSerializer, PromiseUpdateSerializer
 from api.views.agents import ReadOrWriteScope
 from customer_memory.selectors import parse_uuid
@@ -16,7 +17,8 @@ class PromiseListApi(ReadOrWriteScope, generics.ListAPIView):
 
     serializer_class = PromiseSerializer
     filterset_class = PromiseFilterSet
-    queryset = Promise.objects.select_related("owner").order_by("due_at", "id")
+    pagination_class = PromiseCursorPagination
+    queryset = Promise.objects.select_related("owner")
 
     @extend_schema(request=PromiseInputSerializer, responses={201: PromiseSerializer})
     def post(self, request):

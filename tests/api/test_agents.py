@@ -39,7 +39,7 @@ def test_agents_are_listed_for_card_readers(desk, team_desk):
     response = desk.get(AGENTS)
 
     assert response.status_code == 200
-    assert [a["name"] for a in response.json()] == ["Dave"]
+    assert [a["name"] for a in response.json()["results"]] == ["Dave"]
 
 
 def test_a_card_reader_may_not_write_agents(desk):

@@ -100,8 +100,8 @@ def test_supervisors_list_overdue_promises(team_desk, callback):
     response = team_desk.get(PROMISES, {"overdue": "true"})
 
     assert response.status_code == 200
-    assert [p["id"] for p in response.json()] == [late]
-    assert response.json()[0]["overdue"] is True
+    assert [p["id"] for p in response.json()["results"]] == [late]
+    assert response.json()["results"][0]["overdue"] is True
 
 
 def test_a_card_reader_may_read_but_not_write_promises(desk, callback):
