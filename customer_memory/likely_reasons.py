@@ -72,6 +72,7 @@ LIKELY_REASON_RULES = [
 ]
 
 MAX_REASONS = 3
+MAX_EVIDENCE = 3
 _KIND_WORDS = {"callback": "callback", "follow_up": "follow-up"}
 
 
@@ -89,12 +90,16 @@ def likely_reasons(*, interactions: list[dict], open_cases: list[dict], promises
         matched = [s for s in signals[rule["signal"]] if _matches(s, rule["match"])]
         if not matched:
             continue
-        reason = rule["wording"].format(**matched[0]["fields"])
+        # Worded only once matched: most signals match no rule, and wording is the costly part.
+        fields, _ = matched[0]["describe"](matched[0]["item"], now)
+        reason = rule["wording"].format(**fields)
         found = by_wording.setdefault(reason, {"reason": reason, "doubt": 1.0, "evidence": []})
         for signal in matched:
             found["doubt"] *= 1 - rule["weight"]
-            if signal["evidence"] not in found["evidence"]:
-                found["evidence"].append(signal["evidence"])
+            if len(found["evidence"]) < MAX_EVIDENCE:  # every match counts; the newest few are shown
+                _, evidence = signal["describe"](signal["item"], now)
+                if evidence not in found["evidence"]:
+                    found["evidence"].append(evidence)
     reasons = [
         {"reason": r["reason"], "confidence": round(1 - r["doubt"], 2), "evidence": r["evidence"]}
         for r in by_wording.values()
@@ -129,35 +134,39 @@ def _hours(delta) -> float:
 
 
 def _interaction_signal(item: dict, now) -> dict:
-    about = topic(item.get("_case_title") or item["summary"] or item["type"] or item["channel"])
-    ago = time_ago(item["_at"], now)
     return {
         "channel": item["channel"],
         "type": item["type"],
         "text": f"{item['summary']} {item['type']}",
         "age_hours": _hours(now - item["_at"]),
-        "fields": {"channel": item["channel"], "ago": ago, "topic": about},
-        "evidence": f"{item['channel']} {item['direction']} {ago}: {item['summary'] or item['type']}".rstrip(": "),
+        "item": item,
+        "describe": _describe_interaction,
     }
+
+
+def _describe_interaction(item: dict, now) -> tuple[dict, str]:
+    about = topic(item.get("_case_title") or item["summary"] or item["type"] or item["channel"])
+    ago = time_ago(item["_at"], now)
+    evidence = f"{item['channel']} {item['direction']} {ago}: {item['summary'] or item['type']}".rstrip(": ")
+    return {"channel": item["channel"], "ago": ago, "topic": about}, evidence
 
 
 def _case_signal(item: dict, now) -> dict:
+    return {"age_hours": _hours(now - item["_at"]), "item": item, "describe": _describe_case}
+
+
+def _describe_case(item: dict, now) -> tuple[dict, str]:
     ago = time_ago(item["_at"], now)
-    return {
-        "age_hours": _hours(now - item["_at"]),
-        "fields": {"title": item["title"] or "untitled", "ago": ago, "channel": item["channel"]},
-        "evidence": f"case “{item['title']}” is {item['status']}, last activity {ago}",
-    }
+    fields = {"title": item["title"] or "untitled", "ago": ago, "channel": item["channel"]}
+    return fields, f"case “{item['title']}” is {item['status']}, last activity {ago}"
 
 
 def _promise_signal(item: dict, now) -> dict:
-    overdue = item["_due"] < now
+    return {"overdue": item["_due"] < now, "age_hours": 0.0, "item": item, "describe": _describe_promise}
+
+
+def _describe_promise(item: dict, now) -> tuple[dict, str]:
     kind = _KIND_WORDS.get(item["kind"], item["kind"])
     owner = f" by {item['owner']['name']}" if item.get("owner") else ""
-    when = f"was due {time_ago(item['_due'], now)}" if overdue else "is not due yet"
-    return {
-        "overdue": overdue,
-        "age_hours": 0.0,
-        "fields": {"kind": kind},
-        "evidence": f"{kind}{owner} {when}",
-    }
+    when = f"was due {time_ago(item['_due'], now)}" if item["_due"] < now else "is not due yet"
+    return {"kind": kind}, f"{kind}{owner} {when}"
