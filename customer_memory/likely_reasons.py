@@ -43,6 +43,7 @@ LIKELY_REASON_RULES = [
         "signal": "interaction",
         "match": {
             "channel": ["web"],
+            "not_type": ["page", "screen"],  # reading about declined payments is the help-page rule's
             "text": r"payment[ _-]?(failed|declined|refused)|(failed|declined) (card )?payment|checkout failed",
             "within_hours": 72,
         },
@@ -109,11 +110,14 @@ def likely_reasons(*, interactions: list[dict], open_cases: list[dict], promises
 
 
 def _matches(signal: dict, match: dict) -> bool:
-    """All conditions hold. Keys: channel / type (lists of allowed values), text (regex over summary and
+    """All conditions hold. Keys: channel / type (lists of allowed values), not_type, text (regex over summary and
     type, case-insensitive), within_hours / touched_within_hours (age of the signal), overdue (bool)."""
     for key, wanted in match.items():
         if key in ("channel", "type"):
             if signal.get(key) not in wanted:
+                return False
+        elif key == "not_type":
+            if signal.get("type") in wanted:
                 return False
         elif key == "text":
             if not re.search(wanted, signal.get("text", ""), re.IGNORECASE):

@@ -537,3 +537,11 @@ def test_the_unknown_caller_as_text():
         "Unknown caller. No customer holds phone +12125550199. Suggested greeting: Hello, and thank you for "
         "contacting us. How can I help you today?\n"
     )
+
+
+def test_reading_about_declined_payments_is_help_not_a_failed_payment(ingest):
+    ingest(miles_web_visit(summary="Viewed Help: why was my card payment declined?", occurred_at=minutes_ago(20)))
+
+    reasons = [r["reason"] for r in card_of_caller()["likely_reasons"]]
+
+    assert reasons == ["Read our help pages: viewed Help: why was my card payment declined?"]
