@@ -107,3 +107,41 @@ def test_supervisors_list_overdue_promises(team_desk, callback):
 def test_a_card_reader_may_read_but_not_write_promises(desk, callback):
     assert desk.post(PROMISES, callback, format="json").status_code == 403
     assert desk.get(PROMISES).status_code == 200
+
+
+@pytest.fixture
+def two_promises(team_desk, callback, ingest):
+    """miles's voice callback on his case (owner Priya), and ada's follow-up, due later, with no case or owner."""
+    ingest(ada_email())
+    ada = Customer.objects.get(name="Ada Byron")
+    first = team_desk.post(PROMISES, callback, format="json").json()["id"]
+    later = iso(timezone.now() + timedelta(days=2))
+    second = team_desk.post(
+        PROMISES, {"customer_id": str(ada.id), "kind": "follow_up", "due_at": later}, format="json"
+    ).json()["id"]
+    Promise.objects.filter(pk=second).update(status="kept")
+    return {"miles": first, "ada": second, "callback": callback}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        (lambda p: {"customer": p["callback"]["customer_id"]}, ["miles"]),
+        (lambda p: {"case": p["callback"]["case_id"]}, ["miles"]),
+        (lambda p: {"owner": p["callback"]["owner_agent_id"]}, ["miles"]),
+        (lambda p: {"status": ["kept", "cancelled"]}, ["ada"]),
+        (lambda p: {"kind": "follow_up"}, ["ada"]),
+        (lambda p: {"overdue": "false"}, ["miles", "ada"]),
+        (lambda p: {"due_before": iso(timezone.now() + timedelta(days=1))}, ["miles"]),
+    ],
+)
+def test_each_promise_filter_narrows_the_list(team_desk, two_promises, params, expected):
+    response = team_desk.get(PROMISES, params(two_promises))
+
+    assert [p["id"] for p in response.json()["results"]] == [two_promises[name] for name in expected]
+
+
+def test_every_promise_filter_has_a_label():
+    from api.filtersets import PromiseFilterSet
+
+    assert [name for name, declared in PromiseFilterSet.base_filters.items() if not declared.label] == []
