@@ -206,3 +206,17 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=0)
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- The complete card, promises and the desk (issue 4).
+# A last contact this recent on another channel makes the card's continuation line (the channel switch).
+CARD_CONTINUATION_WINDOW = timedelta(hours=env_int("CARD_CONTINUATION_HOURS", default=24))
+# How long card facts stay in the cache; any change to the customer invalidates them before that.
+CARD_CACHE_TIMEOUT = env_int("CARD_CACHE_TIMEOUT", default=24 * 3600)
+# How often Celery beat marks promises past their due time as overdue, in seconds.
+CELERY_BEAT_SCHEDULE["mark-overdue-promises"] = {
+    "task": "interactions.tasks.mark_overdue_promises_task",
+    "schedule": timedelta(seconds=env_int("PROMISE_OVERDUE_INTERVAL", default=60)),
+}
+# The desk's and the admin's static files are served by WhiteNoise straight from the apps, so a deployment
+# (or `make test`'s gunicorn) needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True

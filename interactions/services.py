@@ -1,11 +1,18 @@
-"""Writing the timeline: interactions, the cases they belong to, and the agents who handled them."""
+"""Writing the timeline: interactions, the cases they belong to, the agents who handled them, and the
+handovers and promises agents make."""
+
+from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from channels_ingest.normalizers.event import AgentRef, CaseRef, NormalizedEvent
+from customer_memory.card_cache import card_changed
 from customer_memory.models import Customer
-from interactions.choices import CaseStatus
-from interactions.models import Agent, Case, Interaction
+from interactions.choices import CaseStatus, Direction, PromiseStatus
+from interactions.introductions import handover_script
+from interactions.models import Agent, Case, Handover, Interaction, Promise
 
 
 def agent_from_ref(*, source: str, ref: AgentRef) -> Agent:
@@ -74,4 +81,108 @@ def interaction_record(*, customer: Customer, event: NormalizedEvent, raw_event=
             "raw_event": raw_event,
         },
     )
+    promises_keep(interaction=interaction)
     return interaction
+
+
+def promises_keep(*, interaction: Interaction) -> int:
+    """Mark kept the promises this outbound contact fulfils; returns how many.
+
+    A promise is kept by an outbound contact with its customer made after the promise was created, on its
+    channel (or any channel when it names none), and on its case — or on no case at all, since a callback
+    logged by a phone system rarely knows the ticket. Requires the caller's transaction; the interaction's
+    own save invalidates the customer's card.
+    """
+    if interaction.direction != Direction.OUTBOUND or not interaction.is_contact:
+        return 0
+    promises = Promise.objects.outstanding().filter(
+        Q(channel="") | Q(channel=interaction.channel),
+        customer_id=interaction.customer_id,
+        created_at__lte=interaction.occurred_at,
+    )
+    if interaction.case_id:
+        promises = promises.filter(Q(case__isnull=True) | Q(case_id=interaction.case_id))
+    return promises.update(
+        status=PromiseStatus.KEPT, kept_at=interaction.occurred_at, kept_by=interaction, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def promise_create(
+    *,
+    customer: Customer,
+    kind: str,
+    due_at: datetime,
+    case: Case | None = None,
+    owner: Agent | None = None,
+    channel: str = "",
+    note: str = "",
+) -> Promise:
+    """Record a callback or follow-up owed to the customer (the caller has checked the case is theirs)."""
+    return Promise.objects.create(
+        customer=customer, case=case, owner=owner, kind=kind, due_at=due_at, channel=channel, note=note
+    )
+
+
+@transaction.atomic
+def promise_update(*, promise: Promise, changes: dict) -> Promise:
+    """Change a promise's due time, owner, channel, note or status. Kept by hand records when; a new due
+    time in the future reopens an overdue promise."""
+    for field, value in changes.items():
+        setattr(promise, field, value)
+    if changes.get("status") == PromiseStatus.KEPT and promise.kept_at is None:
+        promise.kept_at = timezone.now()
+    if "due_at" in changes and promise.status == PromiseStatus.OVERDUE and promise.due_at > timezone.now():
+        promise.status = PromiseStatus.OPEN
+    promise.save()
+    return promise
+
+
+def promises_mark_overdue(*, now=None, limit: int = 5000) -> int:
+    """Mark open promises past their due time overdue (the card flags them from due_at at read time too;
+    this is what supervisors list and filter on). Returns how many were marked."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Promise.objects.filter(status=PromiseStatus.OPEN, due_at__lt=now)
+            .order_by("due_at")
+            .values_list("id", "customer_id")[:limit]
+        )
+        marked = Promise.objects.filter(id__in=[pk for pk, _ in due], status=PromiseStatus.OPEN).update(
+            status=PromiseStatus.OVERDUE, updated_at=now
+        )
+        customer_ids = {customer_id for _, customer_id in due}
+        # .update() sends no signals: invalidate the cards said otherwise to be fresh.
+        transaction.on_commit(lambda: card_changed(customer_ids))
+    return marked
+
+
+@transaction.atomic
+def handover_create(*, case: Case, from_agent: Agent, to_agent: Agent, note: str) -> Handover:
+    """Hand a case to another agent: the note goes on the case (and the next agent's card), and the
+    returned handover carries the script for the three-way introduction."""
+    return Handover.objects.create(
+        case=case,
+        from_agent=from_agent,
+        to_agent=to_agent,
+        note=note,
+        script=handover_script(case=case, to_agent=to_agent, now=timezone.now()),
+    )
+
+
+PROFILE_FIELDS = ("name", "photo_url", "started_at", "expertise", "languages", "personal_line", "is_active")
+
+
+@transaction.atomic
+def agent_save(*, source: str, external_id: str, profile: dict) -> tuple[Agent, bool]:
+    """Create the agent, or update the profile of the one this source already knows by external_id (an
+    agent first seen in events gets their profile this way). Returns (agent, created)."""
+    agent, created = Agent.objects.select_for_update().get_or_create(
+        source=source, external_id=external_id, defaults={k: v for k, v in profile.items() if k in PROFILE_FIELDS}
+    )
+    if not created and profile:
+        for field in PROFILE_FIELDS:
+            if field in profile:
+                setattr(agent, field, profile[field])
+        agent.save()
+    return agent, created

@@ -5,6 +5,16 @@ from api.services import api_client_create
 from channels_ingest.services import canonical_events_accept
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: cached cards must not outlive the test database they came from."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def _client_with(scopes):
     _, token = api_client_create(name="-".join(scopes), scopes=scopes)
     client = APIClient()
@@ -16,6 +26,12 @@ def _client_with(scopes):
 def desk(db):
     """The agent desktop: reads cards and timelines."""
     return _client_with(["card:read", "timeline:read"])
+
+
+@pytest.fixture
+def team_desk(db):
+    """An agent desktop that also writes: agents, handovers and promises."""
+    return _client_with(["card:read", "timeline:read", "agents:write"])
 
 
 @pytest.fixture
