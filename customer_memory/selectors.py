@@ -121,8 +121,9 @@ def customer_card(customer: Customer, *, lookup: dict | None = None, now=None) -
         .order_by("-occurred_at", "-id")[: settings.CARD_RECENT_INTERACTIONS]
     )
     tenure = _tenure(customer, now)
-    # Internal notes are not contacts with the customer: they never make the greeting or the last contact.
-    last = next((i for i in interactions if i.direction != Direction.INTERNAL), None)
+    # Internal notes and automated mail (auto-replies, bounces) are not contacts with the customer: they never
+    # make the greeting or the last contact.
+    last = next((i for i in interactions if i.direction != Direction.INTERNAL and not i.automated), None)
     last_contact = None
     if last:
         last_contact = {
