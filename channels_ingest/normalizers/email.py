@@ -150,13 +150,14 @@ def _event(message, text: str, attachments: list, delivery: Delivery, *, key: st
     sender = _addresses(message, "From")
     to, cc = _addresses(message, "To"), _addresses(message, "Cc")
     subject = fields.text(_header(message, "Subject"), "Subject", max_length=300)
-    company = [a for a in sender if _is_company(a[1])]
-    outbound = bool(sender) and len(company) == len(sender)
     automated, why = _automated(message, sender, subject)
-    if outbound:
-        customers = [a for a in to if not _is_company(a[1])][:1]
-    elif why == "bounce":
+    # Mail from our own domains is ours (outbound), except a bounce, which our mail server sends about
+    # a customer's address that failed.
+    outbound = why != "bounce" and bool(sender) and all(_is_company(a[1]) for a in sender)
+    if why == "bounce":
         customers = [("", address) for address in _failed_recipients(message)]
+    elif outbound:
+        customers = [a for a in to if not _is_company(a[1])][:1]
     else:
         customers = [a for a in sender if not _is_company(a[1])]
     identifiers = fields.unique(fields.identifier_or_none(IdentifierKind.EMAIL, address) for _, address in customers)
@@ -168,8 +169,8 @@ def _event(message, text: str, attachments: list, delivery: Delivery, *, key: st
     root = (references or in_reply_to or [key])[0]
     new_text = strip_quoted(text)
     traits = {}
-    name = customers[0][0].strip() if customers else ""
-    if name and "@" not in name and not outbound:
+    name = _display_name(customers[0][0]) if customers and not outbound else ""
+    if name:
         traits["name"] = fields.text(name, "From", max_length=200)
     return NormalizedEvent(
         source=delivery.source,
@@ -181,11 +182,14 @@ def _event(message, text: str, attachments: list, delivery: Delivery, *, key: st
         identifiers=identifiers,
         summary=_summary(subject, new_text),
         traits=traits,
-        case=CaseRef(
+        # Machine mail opens no case of its own; it joins the thread it answers when that is on record.
+        case=None
+        if automated
+        else CaseRef(
             external_id=root[:255],
             title=REPLY_PREFIX.sub("", subject)[:300],
-            # Our own replies and auto-replies leave the case's status as it is; a customer's mail opens it.
-            status="" if outbound or automated else CaseStatus.OPEN,
+            # Our own replies leave the case's status as it is; a customer's mail (re)opens it.
+            status="" if outbound else CaseStatus.OPEN,
         ),
         attributes={
             "subject": subject,
@@ -198,7 +202,7 @@ def _event(message, text: str, attachments: list, delivery: Delivery, *, key: st
             **({"automated": why} if automated else {}),
         },
         automated=automated,
-        replies_to=list(dict.fromkeys(in_reply_to + references)),
+        replies_to=list(dict.fromkeys(in_reply_to + references + _returned_message_ids(message))),
     )
 
 
@@ -214,6 +218,18 @@ def _header(message, name: str) -> str:
 def _addresses(message, name: str) -> list[tuple[str, str]]:
     value = _header(message, name)
     return [(display, address) for display, address in getaddresses([value]) if "@" in address]
+
+
+def _display_name(display: str) -> str:
+    """The sender's name as a person writes it: "Reed, Miles" (directory order) reads "Miles Reed"; an
+    address used as a name is no name."""
+    name = " ".join(display.split())
+    if "@" in name:
+        return ""
+    last, comma, first = name.partition(",")
+    if comma and first.strip() and " " not in last.strip():
+        return f"{first.strip()} {last.strip()}"
+    return name
 
 
 def _format(address: tuple[str, str]) -> str:
@@ -275,6 +291,16 @@ def _failed_recipients(message) -> list[str]:
                 if ";" in value:
                     found.append(value.split(";", 1)[1].strip())
     return list(dict.fromkeys(found))
+
+
+def _returned_message_ids(message) -> list[str]:
+    """The Message-ID of our mail a delivery report returns (its text/rfc822-headers part)."""
+    found = []
+    for part in message.walk() if hasattr(message, "walk") else []:
+        if part.get_content_type() == "text/rfc822-headers":
+            headers = HeaderParser(policy=email.policy.compat32).parsestr(_part_text(part))
+            found += MESSAGE_ID.findall(str(headers.get("Message-ID") or ""))
+    return found
 
 
 def _body_and_attachments(message: EmailMessage) -> tuple[str, list[dict]]:
