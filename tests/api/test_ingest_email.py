@@ -40,7 +40,8 @@ def test_a_reply_joins_the_case_of_the_message_it_answers_even_without_reference
     _send(channel, "outbound_from_company")
     bare_reply = (
         b"From: miles@example.com\r\nTo: help@bank.example\r\nMessage-ID: <bare@example.com>\r\n"
-        b"In-Reply-To: <reply-from-bank@bank.example>\r\nSubject: Re: x\r\nDate: Sat, 21 Nov 2026 12:00:00 +0000\r\n\r\nok"
+        b"In-Reply-To: <reply-from-bank@bank.example>\r\nSubject: Re: x\r\n"
+        b"Date: Sat, 21 Nov 2026 12:00:00 +0000\r\n\r\nok"
     )
     channel.post(EMAIL, bare_reply, content_type=RFC822)
     assert Case.objects.count() == 1 and Interaction.objects.filter(case__isnull=False).count() == 3
