@@ -36,7 +36,8 @@ def delivery_key(payload) -> str:
 
 def normalize(payload, delivery: Delivery) -> NormalizedEvent:
     delivery_key(payload)
-    channel = CHANNELS.get(payload.get("Channel") or "VOICE")
+    name = payload.get("Channel") or "VOICE"
+    channel = CHANNELS.get(name) if isinstance(name, str) else None
     if channel is None:
         raise NormalizationError(f"Channel: {payload.get('Channel')!r} is not a customer contact (VOICE, CHAT, EMAIL)")
     started = _time(payload, "InitiationTimestamp", delivery)
