@@ -125,7 +125,15 @@ def _inbound_headers(form: dict) -> Message:
     """The message's headers from an inbound-parse form: SendGrid's `headers` block, Mailgun's
     `message-headers` list, else the separate from/to/cc/subject fields."""
     if form.get("headers"):
-        return HeaderParser(policy=email.policy.default).parsestr(form["headers"].strip() + "\n\n")
+        headers = HeaderParser(policy=email.policy.default).parsestr(form["headers"].strip() + "\n\n")
+        # The separate fields fill what a shortened header block leaves out.
+        for name in ("from", "to", "cc", "subject"):
+            if form.get(name) and name not in headers:
+                try:
+                    headers[name] = form[name]
+                except (ValueError, TypeError):  # a field the email package cannot take as a header
+                    pass
+        return headers
     headers = EmailMessage(policy=email.policy.compat32)
     if form.get("message-headers"):
         try:
@@ -161,6 +169,8 @@ def _event(message, text: str, attachments: list, delivery: Delivery, *, key: st
     else:
         customers = [a for a in sender if not _is_company(a[1])]
     identifiers = fields.unique(fields.identifier_or_none(IdentifierKind.EMAIL, address) for _, address in customers)
+    if not identifiers and not sender:
+        raise NormalizationError("From: no sender address")
     if not identifiers:
         raise NormalizationError("From/To: no customer address (the sender and recipients are the company's own)")
 

@@ -141,3 +141,20 @@ def test_a_mailgun_form_with_message_headers_is_normalized():
     event = normalize_inbound({"fields": form, "attachments": []}, delivery())
     assert event.external_id == "mg-1@example.org" and event.case.external_id == "x@bank.example"
     assert event.summary == "Invoice — Where is my invoice?"
+
+
+def test_an_inbound_form_with_a_short_header_block_takes_the_sender_from_its_fields():
+    form = {
+        "headers": "Message-ID: <abc@mail.example.com>\nSubject: =?iso-8859-1?Q?Carte_bloqu=E9e?=",
+        "from": "Miles Reed <miles@example.com>",
+        "to": "help@bank.example",
+        "text": "It failed again.",
+    }
+    event = normalize_inbound({"fields": form, "attachments": []}, delivery())
+    assert [i.value for i in event.identifiers] == ["miles@example.com"]
+    assert event.summary == "Carte bloquée — It failed again."
+
+
+def test_an_inbound_form_without_any_sender_names_it():
+    with pytest.raises(NormalizationError, match="From: no sender address"):
+        normalize_inbound({"fields": {"headers": "Subject: hi", "text": "x"}, "attachments": []}, delivery())
