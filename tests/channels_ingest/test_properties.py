@@ -13,7 +13,7 @@ from channels_ingest.normalizers import DELIVERY_KEYS, NORMALIZERS, Normalizatio
 from channels_ingest.normalizers.email import mime_payload
 from tests.channels import delivery, fixture_bytes, fixture_json
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
@@ -126,7 +126,7 @@ EMAILS = [
 
 
 @pytest.mark.parametrize("name", EMAILS)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_raw_emails_with_bytes_cut_or_replaced_normalize_or_are_refused(name, data):
     raw = bytearray(fixture_bytes(f"email/{name}.eml"))
