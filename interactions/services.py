@@ -72,11 +72,13 @@ def _summary_from_messages(messages: list[dict]) -> str:
 
 
 def _case_for(*, customer: Customer, event: NormalizedEvent) -> Case | None:
-    """The case the event belongs to: the case of an interaction it answers, when one is on record (an
-    email reply joins its thread's case even if its own headers point elsewhere), else the event's own."""
+    """The case the event belongs to: the case of this customer's interaction it answers, when one is on
+    record (an email reply joins its thread's case even if its own headers point elsewhere), else its own."""
     if event.replies_to:
         answered = (
-            Interaction.objects.filter(channel=event.channel, external_id__in=event.replies_to, case__isnull=False)
+            Interaction.objects.filter(
+                customer=customer, channel=event.channel, external_id__in=event.replies_to, case__isnull=False
+            )
             .select_related("case")
             .order_by("occurred_at")
             .first()
