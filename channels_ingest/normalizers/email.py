@@ -91,7 +91,7 @@ def mime_payload(raw: bytes) -> dict:
 
 def normalize(payload, delivery: Delivery) -> NormalizedEvent:
     message = email.message_from_bytes(mime_bytes(payload), policy=email.policy.default)
-    text, attachments = _body_and_attachments(message)
+    text, attachments = _body_and_attachments(_parts(message))
     return _event(message, text, attachments, delivery, key=delivery_key(payload))
 
 
@@ -155,15 +155,16 @@ def _inbound_headers(form: dict) -> Message:
 
 
 def _event(message, text: str, attachments: list, delivery: Delivery, *, key: str) -> NormalizedEvent:
+    parts = _parts(message)
     sender = _addresses(message, "From")
     to, cc = _addresses(message, "To"), _addresses(message, "Cc")
     subject = fields.text(_header(message, "Subject"), "Subject", max_length=300)
-    automated, why = _automated(message, sender, subject)
+    automated, why = _automated(message, parts, sender, subject)
     # Mail from our own domains is ours (outbound), except a bounce, which our mail server sends about
     # a customer's address that failed.
     outbound = why != "bounce" and bool(sender) and all(_is_company(a[1]) for a in sender)
     if why == "bounce":
-        customers = [("", address) for address in _failed_recipients(message)]
+        customers = [("", address) for address in _failed_recipients(parts)]
     elif outbound:
         customers = [a for a in to if not _is_company(a[1])][:1]
     else:
@@ -212,7 +213,7 @@ def _event(message, text: str, attachments: list, delivery: Delivery, *, key: st
             **({"automated": why} if automated else {}),
         },
         automated=automated,
-        replies_to=list(dict.fromkeys(in_reply_to + references + _returned_message_ids(message))),
+        replies_to=list(dict.fromkeys(in_reply_to + references + _returned_message_ids(parts))),
     )
 
 
@@ -271,9 +272,15 @@ def _sent_at(message, delivery: Delivery):
     return sent
 
 
-def _automated(message, sender, subject: str) -> tuple[bool, str]:
+def _parts(message) -> list[tuple[Message, str]]:
+    """Every part of the message with its content type, read once: the modern policy parses a header again
+    on each access, and reading them per question made normalizing mail several times slower."""
+    return [(part, part.get_content_type()) for part in message.walk()]
+
+
+def _automated(message, parts, sender, subject: str) -> tuple[bool, str]:
     """Whether a machine sent it (RFC 3834 Auto-Submitted, delivery reports, out-of-office), and which kind."""
-    content_type = message.get_content_type() if hasattr(message, "get_content_type") else ""
+    content_type = parts[0][1] if parts else ""
     if content_type == "multipart/report" or any(a[1].split("@")[0].lower() in BOUNCE_SENDERS for a in sender):
         return True, "bounce"
     auto = _header(message, "Auto-Submitted").strip().lower()
@@ -286,13 +293,11 @@ def _automated(message, sender, subject: str) -> tuple[bool, str]:
     return False, ""
 
 
-def _failed_recipients(message) -> list[str]:
+def _failed_recipients(parts) -> list[str]:
     """The addresses a delivery report says could not be reached (Final-Recipient: rfc822; x@y)."""
     found = []
-    if not hasattr(message, "walk"):
-        return found
-    for part in message.walk():
-        if part.get_content_type() != "message/delivery-status":
+    for part, content_type in parts:
+        if content_type != "message/delivery-status":
             continue
         blocks = part.get_payload()
         for block in blocks if isinstance(blocks, list) else []:
@@ -303,38 +308,37 @@ def _failed_recipients(message) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _returned_message_ids(message) -> list[str]:
+def _returned_message_ids(parts) -> list[str]:
     """The Message-ID of our mail a delivery report returns (its text/rfc822-headers part)."""
     found = []
-    for part in message.walk() if hasattr(message, "walk") else []:
-        if part.get_content_type() == "text/rfc822-headers":
+    for part, content_type in parts:
+        if content_type == "text/rfc822-headers":
             headers = HeaderParser(policy=email.policy.compat32).parsestr(_part_text(part))
             found += MESSAGE_ID.findall(str(headers.get("Message-ID") or ""))
     return found
 
 
-def _body_and_attachments(message: EmailMessage) -> tuple[str, list[dict]]:
-    try:
-        body = message.get_body(preferencelist=("plain", "html"))
-    except Exception:  # a malformed MIME tree: no body rather than no event
-        body = None
-    text = ""
-    if body is not None:
-        text = _part_text(body)
-        if body.get_content_type() == "text/html":
-            text = html_to_text(text)
+def _body_and_attachments(parts) -> tuple[str, list[dict]]:
+    """The message's text (its first plain-text part, else its HTML as text) and its attachments listed.
+
+    Parts with a file name or an attachment disposition are attachments, whatever their type."""
+    plain = html = None
     attachments = []
-    for part in message.walk():
-        if part is body or part.is_multipart():
+    for part, content_type in parts:
+        if part.is_multipart():
             continue
         filename = _filename(part)
-        if not filename and part.get_content_disposition() != "attachment":
-            continue
-        payload = part.get_payload(decode=True)
-        attachments.append({"name": filename, "type": part.get_content_type(), "size": len(payload or b"")})
-        if len(attachments) >= MAX_ATTACHMENTS:
-            break
-    return text, attachments
+        if filename or part.get_content_disposition() == "attachment":
+            if len(attachments) < MAX_ATTACHMENTS:
+                payload = part.get_payload(decode=True)
+                attachments.append({"name": filename, "type": content_type, "size": len(payload or b"")})
+        elif content_type == "text/plain" and plain is None:
+            plain = part
+        elif content_type == "text/html" and html is None:
+            html = part
+    if plain is not None:
+        return _part_text(plain), attachments
+    return (html_to_text(_part_text(html)) if html is not None else ""), attachments
 
 
 def _filename(part) -> str:
