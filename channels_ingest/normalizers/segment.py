@@ -24,6 +24,17 @@ RESERVED_TRAITS = {
     "language": "language",
 }
 MAX_CUSTOM_TRAITS = 100
+# Trait names the customer record interprets (names, language, dates, the address as an object).
+RECORD_TRAITS = {
+    "name",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "language",
+    "customer_since",
+    "date_of_birth",
+    "address",
+}
 
 
 def delivery_key(message: dict) -> str:
@@ -167,6 +178,9 @@ def _traits(traits: dict) -> dict:
                 result["birthday"] = value
         elif name == "address" and isinstance(value, dict):
             result["address"] = _address(value)
+        elif name in RECORD_TRAITS:
+            # A custom trait under a name the customer record reads must not pass for the real one.
+            result[f"segment_{name}"] = value
         elif len(result) < MAX_CUSTOM_TRAITS and 0 < len(name) <= 64:
             result[name] = value
     return result

@@ -95,3 +95,12 @@ def test_raw_emails_with_bytes_cut_or_replaced(channel, data):
 )
 def test_inbound_email_forms_of_any_fields(channel, fields):
     _posted(channel, "/api/v1/ingest/email/inbound", fields)
+
+
+TRAIT_NAMES = ["name", "firstName", "lastName", "first_name", "language", "createdAt", "customer_since", "birthday"]
+
+
+@THROUGH_HTTP
+@given(traits=st.dictionaries(st.sampled_from(TRAIT_NAMES + ["address", "email", "phone"]) | st.text(), json_values))
+def test_identify_with_any_traits_is_linked_without_a_crash(channel, traits):
+    _posted(channel, "/api/v1/ingest/segment/v1/identify", {"userId": "u-1", "traits": traits}, format="json")

@@ -107,3 +107,18 @@ def test_a_message_without_message_id_is_keyed_by_its_content():
 def test_messages_the_service_cannot_accept_name_the_problem(message, error):
     with pytest.raises(NormalizationError, match=error):
         delivery_key_checked(message)
+
+
+def test_custom_traits_cannot_pass_for_the_ones_the_customer_record_reads():
+    identify = {
+        "type": "identify",
+        "userId": "u1",
+        "traits": {"name": {"first": "Miles"}, "customer_since": "soon", "language": 7, "firstName": "Miles"},
+    }
+    traits = normalize(identify, delivery()).traits
+    assert traits == {
+        "segment_name": {"first": "Miles"},
+        "segment_customer_since": "soon",
+        "segment_language": 7,
+        "first_name": "Miles",
+    }
