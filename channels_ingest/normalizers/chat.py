@@ -31,9 +31,9 @@ def delivery_key(payload) -> str:
     (its message count and last message), so a longer transcript of the same conversation is new."""
     conversation, messages = _envelope(payload)
     if "message" in payload:
-        return f"{conversation}:message:{messages[0]['id']}"
+        return fields.compound_key(conversation, "message", messages[0]["id"])
     last = messages[-1]["id"] if messages else ""
-    return f"{conversation}:transcript:{len(messages)}:{last}"[:255]
+    return fields.compound_key(conversation, "transcript", str(len(messages)), last)
 
 
 def _envelope(payload) -> tuple[str, list[dict]]:

@@ -31,7 +31,7 @@ def delivery_key(payload) -> str:
         raise NormalizationError("a contact trace record must be a JSON object")
     contact_id = fields.key(payload.get("ContactId"), "ContactId")
     updated = payload.get("LastUpdateTimestamp") or payload.get("DisconnectTimestamp") or ""
-    return f"{contact_id}:{fields.text(updated, 'LastUpdateTimestamp', max_length=100)}"
+    return fields.compound_key(contact_id, fields.text(updated, "LastUpdateTimestamp", max_length=100))
 
 
 def normalize(payload, delivery: Delivery) -> NormalizedEvent:

@@ -132,3 +132,11 @@ def content_key(payload) -> str:
 
 def millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def compound_key(*parts: str) -> str:
+    """A delivery key made of several ids, within the inbox's 255 characters: a longer one is hashed."""
+    joined = ":".join(parts)
+    if len(joined) <= 255:
+        return joined
+    return "sha256:" + hashlib.sha256(joined.encode()).hexdigest()

@@ -38,8 +38,8 @@ def delivery_key(payload) -> str:
         raise NormalizationError(f"CallStatus: {status!r} is not one of {', '.join(STATUSES)}")
     sequence = _param(payload, "SequenceNumber")
     if sequence not in (None, ""):
-        return f"{call_sid}:{fields.key(sequence, 'SequenceNumber')}"
-    return f"{call_sid}:{status}"
+        return fields.compound_key(call_sid, fields.key(sequence, "SequenceNumber"))
+    return fields.compound_key(call_sid, status)
 
 
 def normalize(payload, delivery: Delivery) -> NormalizedEvent:

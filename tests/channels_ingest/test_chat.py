@@ -51,3 +51,10 @@ def test_a_visitor_without_any_identifier_fails_normalization():
     transcript = {**fixture_json("chat/transcript.json"), "visitor": {"name": "Someone"}}
     with pytest.raises(NormalizationError, match="visitor: needs at least one identifier"):
         normalize(transcript, delivery())
+
+
+def test_a_delivery_key_of_long_ids_stays_within_the_inbox_column():
+    message = {"conversation_id": "c" * 255, "visitor": {"id": "v"}, "message": {"id": "m" * 255, "at": "x"}}
+    key = delivery_key(message)
+    assert key.startswith("sha256:") and len(key) <= 255
+    assert delivery_key(message) == key
