@@ -112,7 +112,13 @@ class SegmentWriteKeyScheme(OpenApiAuthenticationExtension):
     name = "segmentWriteKey"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "query", "name": "writeKey", "description": "Sent in the JSON body."}
+        # OpenAPI has no key in the body: shown as a query key, described as what it is.
+        return {
+            "type": "apiKey",
+            "in": "query",
+            "name": "writeKey",
+            "description": "Segment SDKs' alternative to basic auth: `writeKey` in the JSON body, not the query.",
+        }
 
 
 class FirehoseAccessKeyAuthentication(authentication.BaseAuthentication):
@@ -144,7 +150,8 @@ def twilio_signature_valid(*, auth_token: str, url: str, params: dict[str, list[
     signed = "".join(name + value for name in sorted(params) for value in params[name])
     for candidate in _url_variants(url):
         digest = hmac.new(auth_token.encode(), (candidate + signed).encode(), hashlib.sha1).digest()
-        if hmac.compare_digest(base64.b64encode(digest).decode(), signature):
+        # Bytes: compare_digest refuses str with non-ASCII characters, which a forged header may carry.
+        if hmac.compare_digest(base64.b64encode(digest), signature.encode("utf-8", "replace")):
             return True
     return False
 

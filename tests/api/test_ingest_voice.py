@@ -157,3 +157,10 @@ def test_a_connect_record_without_contact_id_is_a_400(channel):
     response = channel.post(CONNECT, {"Channel": "VOICE"}, format="json")
     assert response.status_code == 400 and response.json()["detail"] == "ContactId: required"
     assert RawEvent.objects.count() == 0
+
+
+def test_a_signature_header_with_non_ascii_characters_is_a_403_not_a_crash(channel):
+    channel.api_client.twilio_auth_token = "secret-token"
+    channel.api_client.save()
+    response = channel.post(TWILIO, _form("inbound_ringing"), content_type=FORM, HTTP_X_TWILIO_SIGNATURE="sïgnature")
+    assert response.status_code == 403
