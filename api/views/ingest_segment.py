@@ -22,7 +22,8 @@ BATCH_DEFAULTS = ("sentAt", "context", "integrations")
 
 
 def _compact_size(message) -> int:
-    return len(json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode())
+    # surrogatepass: a lone surrogate (refused later, by name) must not fail the measurement.
+    return len(json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
 class SegmentIngestApi(APIView):

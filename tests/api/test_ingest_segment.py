@@ -127,3 +127,13 @@ def test_a_wrong_write_key_is_a_401_with_a_basic_challenge(anonymous):
 def test_not_json_is_a_400(channel):
     response = channel.post(f"{SEGMENT}/track", b"{not json", content_type="application/json")
     assert response.status_code == 400 and "not JSON" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("kind", ["track", "batch"])
+def test_a_lone_surrogate_or_nul_in_a_message_is_a_400_naming_it(channel, kind):
+    message = '{"type": "track", "userId": "u", "event": "bad \\ud800 text"}'
+    body = message if kind == "track" else f'{{"batch": [{message}]}}'
+    response = channel.post(f"{SEGMENT}/{kind}", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "lone UTF-16 surrogate" in response.json()["detail"]
+    assert RawEvent.objects.count() == 0
