@@ -153,14 +153,25 @@ def _agent(messages: list[dict], participants: dict) -> AgentRef | None:
     return AgentRef(external_id=agents[0]["id"], name=agents[0]["name"]) if agents else None
 
 
+# Typed by the visitor into a pre-chat form: an unreadable one is dropped while another identifier remains.
+TYPED_BY_VISITOR = ("email", "phone")
+
+
 def _identifiers(visitor: dict) -> list:
-    found = []
+    found, unreadable = [], []
     for key, kind in VISITOR_IDENTIFIERS.items():
-        if visitor.get(key) not in (None, ""):
+        if visitor.get(key) in (None, ""):
+            continue
+        try:
             found.append(fields.identifier(kind, visitor[key], f"visitor.{key}"))
+        except NormalizationError as exc:
+            if key not in TYPED_BY_VISITOR:
+                raise
+            unreadable.append(str(exc))
     found = fields.unique(found)
     if not found:
-        raise NormalizationError(f"visitor: needs at least one identifier ({', '.join(VISITOR_IDENTIFIERS)})")
+        why = f" ({'; '.join(unreadable)})" if unreadable else f" ({', '.join(VISITOR_IDENTIFIERS)})"
+        raise NormalizationError(f"visitor: needs at least one identifier{why}")
     return found
 
 

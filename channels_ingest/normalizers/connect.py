@@ -105,17 +105,21 @@ def _identifiers(payload: dict, attributes: dict) -> list:
     found = []
     endpoint = _object(payload, "CustomerEndpoint")
     address = endpoint.get("Address")
-    if address and endpoint.get("Type", "TELEPHONE_NUMBER") == "TELEPHONE_NUMBER":
-        found.append(fields.identifier(IdentifierKind.PHONE, address, "CustomerEndpoint.Address"))
-    elif address and endpoint.get("Type") == "EMAIL_ADDRESS":
-        found.append(fields.identifier(IdentifierKind.EMAIL, address, "CustomerEndpoint.Address"))
+    kind = {"TELEPHONE_NUMBER": IdentifierKind.PHONE, "EMAIL_ADDRESS": IdentifierKind.EMAIL}.get(
+        endpoint.get("Type", "TELEPHONE_NUMBER") if isinstance(endpoint.get("Type", ""), str) else ""
+    )
+    # A withheld or unreadable caller id: the contact may still be identified by what the flow collected.
+    found.append(fields.identifier_or_none(kind, address) if kind else None)
     for name, value in attributes.items():
         kind = ATTRIBUTE_IDENTIFIERS.get(str(name).lower())
         if kind:
             found.append(fields.identifier_or_none(kind, value))
     found = fields.unique(found)
     if not found:
-        raise NormalizationError("CustomerEndpoint: no customer phone or email, and no identifying contact attribute")
+        shown = f" ({address!r} is not one)" if address else ""
+        raise NormalizationError(
+            f"CustomerEndpoint: no customer phone or email{shown}, and no identifying contact attribute"
+        )
     return found
 
 

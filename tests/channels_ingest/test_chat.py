@@ -58,3 +58,15 @@ def test_a_delivery_key_of_long_ids_stays_within_the_inbox_column():
     key = delivery_key(message)
     assert key.startswith("sha256:") and len(key) <= 255
     assert delivery_key(message) == key
+
+
+def test_a_mistyped_email_does_not_lose_a_conversation_that_has_another_identifier():
+    transcript = {**fixture_json("chat/transcript.json"), "visitor": {"handle": "miles_r", "email": "miles@"}}
+    event = normalize(transcript, delivery())
+    assert [(i.kind, i.value) for i in event.identifiers] == [("handle", "miles_r")]
+
+
+def test_a_visitor_known_only_by_an_unreadable_phone_fails_naming_it():
+    transcript = {**fixture_json("chat/transcript.json"), "visitor": {"phone": "call me"}}
+    with pytest.raises(NormalizationError, match="visitor: needs at least one identifier .*'call me' is not a phone"):
+        normalize(transcript, delivery())

@@ -37,3 +37,10 @@ def test_a_record_without_a_customer_endpoint_or_identifying_attribute_fails():
     record = {**fixture_json("connect/ctr_abandoned_in_queue.json"), "CustomerEndpoint": None}
     with pytest.raises(NormalizationError, match="CustomerEndpoint: no customer phone or email"):
         normalize(record, delivery())
+
+
+def test_a_withheld_caller_id_is_identified_by_the_account_the_flow_collected():
+    record = fixture_json("connect/ctr_answered.json")
+    record["CustomerEndpoint"] = {"Address": "anonymous", "Type": "TELEPHONE_NUMBER"}
+    event = normalize(record, delivery())
+    assert [(i.kind, i.value) for i in event.identifiers] == [("account", "A-1001")]
