@@ -1,9 +1,13 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from api.views.agents import AgentDetailApi, AgentIntroductionApi, AgentListApi, SuggestedAgentsApi
 from api.views.card import CardByIdentifierApi, CustomerCardApi
 from api.views.events import EventIngestApi, EventLookupApi, EventStatusApi
 from api.views.handovers import HandoverCreateApi, HandoverDetailApi
+from api.views.ingest_chat import ChatIngestApi
+from api.views.ingest_email import EmailInboundIngestApi, EmailIngestApi
+from api.views.ingest_segment import SegmentIngestApi
+from api.views.ingest_voice import ConnectVoiceIngestApi, TwilioVoiceIngestApi
 from api.views.promises import PromiseDetailApi, PromiseListApi
 from api.views.timeline import CustomerTimelineApi
 
@@ -23,4 +27,14 @@ urlpatterns = [
     path("handovers/<str:handover_id>", HandoverDetailApi.as_view(), name="handover"),
     path("promises", PromiseListApi.as_view(), name="promises"),
     path("promises/<str:promise_id>", PromiseDetailApi.as_view(), name="promise"),
+    re_path(
+        r"^ingest/segment/v1/(?P<kind>identify|track|page|screen|group|alias|batch)$",
+        SegmentIngestApi.as_view(),
+        name="ingest-segment",
+    ),
+    path("ingest/voice/twilio", TwilioVoiceIngestApi.as_view(), name="ingest-twilio"),
+    path("ingest/voice/connect", ConnectVoiceIngestApi.as_view(), name="ingest-connect"),
+    path("ingest/email", EmailIngestApi.as_view(), name="ingest-email"),
+    path("ingest/email/inbound", EmailInboundIngestApi.as_view(), name="ingest-email-inbound"),
+    path("ingest/chat", ChatIngestApi.as_view(), name="ingest-chat"),
 ]

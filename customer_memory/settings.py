@@ -161,6 +161,17 @@ INGEST_MAX_BATCH = env_int("INGEST_MAX_BATCH", default=1000)
 INGEST_MAX_CLOCK_SKEW = timedelta(seconds=env_int("INGEST_MAX_CLOCK_SKEW", default=24 * 3600))
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
+# --- Channel adapters (Segment, Twilio, Amazon Connect, email, chat).
+# Largest body the email routes accept, in bytes; every other route keeps DATA_UPLOAD_MAX_MEMORY_SIZE.
+EMAIL_INGEST_MAX_BYTES = env_int("EMAIL_INGEST_MAX_BYTES", default=40 * 1024 * 1024)
+# The company's own mail domains: their addresses are never taken for a customer's, and mail from them is ours.
+EMAIL_COMPANY_DOMAINS = [
+    d.strip().lower().lstrip("@") for d in env.list("EMAIL_COMPANY_DOMAINS", default=[]) if d.strip()
+]
+# The public URL Twilio calls (https://memory.example.com) when a proxy in front changes scheme or host:
+# Twilio signs the URL it used. Empty: the request's own URL.
+TWILIO_WEBHOOK_BASE_URL = env.str("TWILIO_WEBHOOK_BASE_URL", default="")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasScope"],

@@ -72,18 +72,18 @@ class Case(models.Model):
 
 class InteractionQuerySet(models.QuerySet):
     def contacts(self):
-        """Interactions that were a contact with the customer: not internal notes.
-
-        (Automated messages — auto-replies, bounces — belong out of here too once interactions carry that flag.)
-        """
-        return self.exclude(direction=Direction.INTERNAL)
+        """Interactions that were a contact with the customer: not internal notes, not automated messages
+        (auto-replies, bounces, delivery reports)."""
+        return self.exclude(direction=Direction.INTERNAL).filter(automated=False)
 
 
 class Interaction(models.Model):
     """One contact between the customer and the company on one channel: a chat, a call, an email, a page view.
 
-    Written by the timeline service when a raw event is linked; (source, external_id) is the event's own
-    identity, so linking the same event twice updates one row instead of adding a second.
+    Written by the timeline service when a raw event is linked; (source, external_id) is the interaction's
+    identity (a call's sid, a conversation's id, an email's Message-ID), so linking the same event twice, or
+    several deliveries about one call or conversation, updates one row instead of adding more. The content
+    comes from the delivery of the highest `revision`; `messages` accumulate from all of them.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -98,6 +98,12 @@ class Interaction(models.Model):
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions")
     agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions")
     attributes = models.JSONField(default=dict, blank=True)
+    # Conversation turns merged from every delivery, ordered by time: [{"id", "at", "author", "name", "text"}].
+    messages = models.JSONField(default=list, blank=True)
+    revision = models.BigIntegerField(default=0, help_text="Revision of the delivery whose content is shown.")
+    automated = models.BooleanField(
+        default=False, help_text="An auto-reply, bounce or delivery report: shown, but not a contact by the customer."
+    )
     raw_event = models.ForeignKey(
         "channels_ingest.RawEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
     )
@@ -120,7 +126,7 @@ class Interaction(models.Model):
     @property
     def is_contact(self) -> bool:
         """A contact with the customer (see InteractionQuerySet.contacts), for rows already in memory."""
-        return self.direction != Direction.INTERNAL
+        return self.direction != Direction.INTERNAL and not self.automated
 
 
 class Handover(models.Model):

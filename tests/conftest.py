@@ -91,3 +91,23 @@ def failed_event(db):
     event.refresh_from_db()
     assert event.status == "failed", event.error
     return event
+
+
+@pytest.fixture
+def channel(db, django_capture_on_commit_callbacks):
+    """A channel system posting to the channel endpoints with its token as basic auth (as Segment SDKs,
+    Twilio and inbound-mail webhooks do), with the normalize and link tasks run eagerly after each request.
+    Its API client is `channel.api_client` (name "website": the source its events are filed under)."""
+    from tests.channels import basic_auth
+
+    api_client, token = api_client_create(name="website", scopes=["ingest"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=basic_auth(token))
+    client.api_client, client.token = api_client, token
+
+    def post(path, data=None, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return APIClient.post(client, path, data, **kwargs)
+
+    client.post = post
+    return client
