@@ -4,6 +4,8 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import access_log
+from api.choices import AccessAction
 from api.scopes import Scope
 from api.serializers.card import CardSerializer
 from customer_memory.selectors import (
@@ -37,6 +39,7 @@ class CardByIdentifierApi(APIView):
         for name, value in given:
             customer = customer_by_identifier(LOOKUP_PARAMETERS[name], value)
             if customer:
+                access_log.record(request, customer, AccessAction.CARD)
                 return Response(customer_card(customer, lookup={"kind": LOOKUP_PARAMETERS[name].value, "value": value}))
         name, value = given[0]
         return Response(empty_card({"kind": LOOKUP_PARAMETERS[name].value, "value": value}))
@@ -52,4 +55,5 @@ class CustomerCardApi(APIView):
         customer = customer_by_id(customer_id)
         if customer is None:
             raise NotFound(f"no customer with id {customer_id}")
+        access_log.record(request, customer, AccessAction.CARD)
         return Response(customer_card(customer))

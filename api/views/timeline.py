@@ -1,6 +1,8 @@
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 
+from api import access_log
+from api.choices import AccessAction
 from api.filtersets import InteractionFilterSet
 from api.pagination import TimelineCursorPagination
 from api.scopes import Scope
@@ -25,4 +27,5 @@ class CustomerTimelineApi(ListAPIView):
         customer = customer_by_id(self.kwargs["customer_id"])
         if customer is None:
             raise NotFound(f"no customer with id {self.kwargs['customer_id']}")
+        access_log.record(self.request, customer, AccessAction.TIMELINE)
         return interaction_timeline(customer)
