@@ -7,7 +7,6 @@ handovers) adds one line there, and export and erasure both cover it.
 
 import hashlib
 import hmac
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -20,7 +19,7 @@ from django.utils import timezone
 
 from api.models import AccessLog
 from channels_ingest.models import RawEvent
-from customer_memory.identifiers import ObservedIdentifier
+from customer_memory.identifiers import InvalidIdentifier, ObservedIdentifier, normalize_identifier
 from customer_memory.models import Customer, Identifier, Merge, SuppressedIdentifier, Trait
 from interactions.models import Case, Interaction
 
@@ -76,25 +75,40 @@ def customer_export(*, customer: Customer, now=None) -> dict:
 
 def _unlinked_raw_events(ids: list) -> list[RawEvent]:
     """Events not (yet) linked to anyone that carry one of the person's identifiers: pending, failed or
-    dead ones. Their normalized identifiers are compared when they have them, else the payload's text is
-    searched for the identifier values (a failed event may hold a number in a form we could not read)."""
-    values = {
-        (kind, value) for kind, value in Identifier.objects.filter(customer_id__in=ids).values_list("kind", "value")
-    }
+    dead ones. Their normalized identifiers are compared when they have them; else every text in the
+    payload is read as each kind of identifier (a failed event may still hold his number, in any format)."""
+    values = set(Identifier.objects.filter(customer_id__in=ids).values_list("kind", "value"))
     if not values:
         return []
-    plain_values = {value for _, value in values}
+    kinds = {kind for kind, _ in values}
     found = []
     for event in RawEvent.objects.filter(customer__isnull=True).iterator(chunk_size=500):
         if event.normalized:
             carried = {(i["kind"], i["value"]) for i in event.normalized.get("identifiers", [])}
-            if carried & values:
-                found.append(event)
-                continue
-        text = json.dumps(event.payload, ensure_ascii=False)
-        if any(value in text for value in plain_values):
+        else:
+            carried = {(kind, value) for text in _texts(event.payload) for kind, value in _readings(text, kinds)}
+        if carried & values:
             found.append(event)
     return found
+
+
+def _texts(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+
+
+def _readings(text: str, kinds: set):
+    for kind in kinds:
+        try:
+            yield kind, normalize_identifier(kind, text)
+        except InvalidIdentifier:
+            pass
 
 
 @dataclass
