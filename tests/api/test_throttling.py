@@ -2,7 +2,6 @@
 
 import pytest
 import redis
-from django.conf import settings
 from rest_framework.test import APIClient
 
 from api.services import api_client_create
@@ -28,9 +27,10 @@ def test_a_client_over_its_budget_gets_429_with_retry_after_and_the_reason(setti
 
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert 1 <= int(answers[3]["Retry-After"]) <= 60
-    assert "rate limit of 3 read requests per minute exceeded for API client 'desk-throttled'" in answers[3].json()[
-        "detail"
-    ]
+    assert (
+        "rate limit of 3 read requests per minute exceeded for API client 'desk-throttled'"
+        in answers[3].json()["detail"]
+    )
 
 
 def test_one_clients_burst_does_not_throttle_another(settings):
