@@ -2,7 +2,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import status
 from rest_framework.response import Response
@@ -19,6 +19,10 @@ def exception_handler(exc, context):
             {"detail": f"request body larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; send smaller batches"},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
+    if isinstance(exc, DataError):
+        # A value no column can hold or be compared with (a NUL character in a lookup, say): bad input.
+        set_rollback()
+        return Response({"detail": f"a value in the request cannot be used: {exc}"}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, OperationalError | InterfaceError):
         # The database is unreachable (down, restarting, connections cut) or gave up on the transaction:
         # nothing was stored, and a sender that retries later loses nothing, so say so instead of a 500.

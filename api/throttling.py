@@ -1,5 +1,6 @@
 """Per-client request budgets, counted in the cache (Redis in production) so every process shares them."""
 
+import logging
 import re
 import time
 
@@ -9,6 +10,8 @@ from rest_framework import exceptions, throttling
 
 from api.models import ApiClient
 from api.scopes import Scope
+
+logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _PERIOD_WORDS = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
@@ -21,6 +24,16 @@ def parse_rate(rate: str) -> tuple[int, int]:
     if not match:
         raise ValueError(f"{rate!r} is not a rate like 600/min (periods: s, min, h, day)")
     return int(match[1]), _PERIODS[match[2][0]]
+
+
+def _count(key: str, *, timeout: int) -> int:
+    """Add one to the window's counter and return it; atomic in Redis."""
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=timeout)
+        return 1
 
 
 class ApiClientRateThrottle(throttling.BaseThrottle):
@@ -42,12 +55,12 @@ class ApiClientRateThrottle(throttling.BaseThrottle):
         window = int(now // period)
         # The token digest, not the primary key: a key reused by a recreated database never inherits counts.
         key = f"throttle:{client.token_digest[:16]}:{bucket}:{window}"
-        cache.add(key, 0, timeout=period + 1)
         try:
-            count = cache.incr(key)
-        except ValueError:  # evicted between add and incr
-            cache.set(key, 1, timeout=period + 1)
-            count = 1
+            count = _count(key, timeout=period + 1)
+        except Exception:
+            # The cache is down (Redis restarting): serve unthrottled rather than fail every request.
+            logger.warning("throttle cache unavailable; request from %s not counted", client.name, exc_info=True)
+            return True
         if count <= limit:
             return True
         wait = max(1, int((window + 1) * period - now + 0.999))

@@ -274,6 +274,22 @@ def raw_event_link(*, raw_event_id):
     return interaction
 
 
+def broker_backlog() -> int | None:
+    """Messages waiting in the task queue; None when there is no broker (eager tasks) or it cannot say."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return None
+    from customer_memory.celery import app
+
+    try:
+        with app.connection_for_read() as connection:
+            declared = connection.default_channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
+            return declared.message_count
+    except Exception:
+        # Redis drops an empty queue altogether, so "no such queue" is the common answer for "empty".
+        logger.debug("could not read the length of queue %s", settings.CELERY_TASK_DEFAULT_QUEUE, exc_info=True)
+        return None
+
+
 @dataclass(frozen=True)
 class SweepResult:
     requeued: int
@@ -290,6 +306,13 @@ def raw_events_sweep(*, now=None, limit: int | None = None) -> SweepResult:
     dead = stale.filter(attempts__gte=settings.RAW_EVENT_MAX_ATTEMPTS).update(
         status=RawEventStatus.DEAD, updated_at=now
     )
+    backlog = broker_backlog()
+    if backlog is not None and backlog >= settings.RAW_EVENT_SWEEP_MAX_BACKLOG:
+        # Stale events are most likely still waiting in that queue: enqueueing them again would only add
+        # duplicates (harmless, but at 100,000 events they would swamp the workers). Once the queue is
+        # short, the sweep does its work, lost wake-ups included.
+        logger.info("sweeper: %d messages queued; re-enqueueing deferred", backlog)
+        return SweepResult(requeued=0, dead=dead)
     rows = list(
         stale.filter(attempts__lt=settings.RAW_EVENT_MAX_ATTEMPTS)
         .annotate(not_normalized=ExpressionWrapper(Q(normalized__isnull=True), output_field=BooleanField()))

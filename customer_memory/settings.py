@@ -242,3 +242,10 @@ if USING_POSTGRESQL:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", default=5)
 # Most pending events one sweep re-enqueues (a Redis restart can lose a whole queue of wake-ups).
 RAW_EVENT_SWEEP_LIMIT = env_int("RAW_EVENT_SWEEP_LIMIT", default=10000)
+# The sweeper re-enqueues only while the broker's queue is shorter than this: in a longer backlog the stale
+# events are still waiting in it, and copies would only slow the workers.
+RAW_EVENT_SWEEP_MAX_BACKLOG = env_int("RAW_EVENT_SWEEP_MAX_BACKLOG", default=1000)
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "api.schema.add_error_responses",
+]

@@ -154,3 +154,53 @@ def test_recovery_from_a_dead_worker_is_bounded_by_the_sweeper_not_the_broker():
     assert bound <= timedelta(minutes=2)
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] == 300
     assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_TASK_REJECT_ON_WORKER_LOST
+
+
+@pytest.fixture
+def redis_broker(settings):
+    """Celery publishing for real to Redis, on a queue of this test's own, with no worker consuming it."""
+    import uuid
+
+    from customer_memory.celery import app
+
+    queue = f"cm-sweep-test-{uuid.uuid4().hex[:8]}"
+    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "task_default_queue")}
+    app.conf.update(task_always_eager=False, broker_url=settings.REDIS_URL, task_default_queue=queue)
+    app._pool = None
+    app.amqp._producer_pool = None
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+
+    def purge():
+        with app.connection_for_write() as connection:
+            try:
+                connection.default_channel.queue_purge(queue)
+            except Exception:
+                pass
+
+    yield purge
+    purge()
+    app.conf.update(saved)
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.mark.django_db
+def test_the_sweeper_adds_no_copies_while_the_queue_holds_a_backlog(redis_broker, settings):
+    from channels_ingest.services import broker_backlog
+    from channels_ingest.tasks import sweep_pending_raw_events_task
+
+    settings.RAW_EVENT_SWEEP_MAX_BACKLOG = 3
+    raw_event_id = RawEvent.objects.create(
+        source="helpdesk", external_id="chat-1", format="canonical", payload=miles_chat()
+    ).id
+    RawEvent.objects.filter(id=raw_event_id).update(updated_at=timezone.now() - timedelta(hours=1))
+    for _ in range(3):
+        sweep_pending_raw_events_task.delay()  # three messages waiting, nobody consuming
+
+    assert broker_backlog() == 3
+    assert raw_events_sweep().requeued == 0
+
+    redis_broker()  # the workers caught up
+    assert raw_events_sweep().requeued == 1
+    assert broker_backlog() == 1  # its normalize task, waiting for a worker
