@@ -359,7 +359,7 @@ def verify(pg: PrivatePostgres, events: list[dict], customers: int, services: Se
         latest = max(
             (e for e in events if e["customer"]["email"] == f"c{c}@fault.example"), key=lambda e: e["occurred_at"]
         )
-        card = http.get(f"{services.url}/api/v1/card", params={"email": f"c{c}@fault.example"}, timeout=30).json()
+        card = http.get(f"{services.url}/api/v1/card", params={"email": email}, timeout=30).json()
         if not card.get("known") or card["last_contact"]["summary"] != latest["summary"]:
             wrong_cards += 1
     return {
@@ -432,9 +432,7 @@ def main() -> int:
             done.set()
             fault_thread.join()
         sent_at = time.monotonic()
-        log(
-            f"sent {len(batches)} batches in {sent_at - started:.1f}s ({sender.retries} retries, answers {sender.answers})"
-        )
+        log(f"sent {len(batches)} batches in {sent_at - started:.1f}s, {sender.retries} retries, {sender.answers}")
 
         deadline = time.monotonic() + args.timeout
         while True:
