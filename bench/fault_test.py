@@ -163,8 +163,8 @@ class RabbitVhost:
 class Services:
     """gunicorn, two Celery workers and beat, all pointed at the private servers."""
 
-    def __init__(self, root: Path, env: dict):
-        self.root, self.env = root, env
+    def __init__(self, root: Path, env: dict, concurrency: int):
+        self.root, self.env, self.concurrency = root, env, concurrency
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes: dict[str, subprocess.Popen] = {}
@@ -190,8 +190,9 @@ class Services:
         queue = self.env["CELERY_TASK_DEFAULT_QUEUE"]
         self._spawn(
             name,
-            [PYTHON, "-m", "celery", "-A", "customer_memory", "worker", "--pool=prefork", "--concurrency=2",
-             "-n", f"{name}-{queue}@%h", "-Q", queue, "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+            [PYTHON, "-m", "celery", "-A", "customer_memory", "worker", "--pool=prefork",
+             f"--concurrency={self.concurrency}", "-n", f"{name}-{queue}@%h", "-Q", queue, "--without-gossip",
+             "--without-mingle", "--loglevel=WARNING"],
         )  # fmt: skip
 
     def start(self):
@@ -356,11 +357,11 @@ def verify(pg: PrivatePostgres, events: list[dict], customers: int, services: Se
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {token}"
     for c in random.Random(7).sample(range(customers), min(20, customers)):
-        latest = max(
-            (e for e in events if e["customer"]["email"] == f"c{c}@fault.example"), key=lambda e: e["occurred_at"]
-        )
+        email = f"c{c}@fault.example"
+        latest = max((e for e in events if e["customer"]["email"] == email), key=lambda e: e["occurred_at"])
         card = http.get(f"{services.url}/api/v1/card", params={"email": email}, timeout=30).json()
         if not card.get("known") or card["last_contact"]["summary"] != latest["summary"]:
+            log(f"wrong card for {email}: expected last contact {latest['summary']!r}, got {json.dumps(card)[:300]}")
             wrong_cards += 1
     return {
         "raw_events": raw,
@@ -380,6 +381,7 @@ def main() -> int:
     parser.add_argument("--resend", type=float, default=0.05, help="share of events sent twice")
     parser.add_argument("--sweep-after", type=int, default=20, help="RAW_EVENT_SWEEP_AFTER for this run (s)")
     parser.add_argument("--sweep-interval", type=int, default=5, help="RAW_EVENT_SWEEP_INTERVAL for this run (s)")
+    parser.add_argument("--concurrency", type=int, default=2, help="pool processes per Celery worker (default 2)")
     parser.add_argument("--timeout", type=int, default=1800, help="give up waiting for processing after (s)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs) afterwards")
     args = parser.parse_args()
@@ -408,7 +410,7 @@ def main() -> int:
             RAW_EVENT_SWEEP_INTERVAL=str(args.sweep_interval),
             DATABASE_CONNECT_TIMEOUT="3",
         )
-        services = Services(root, env)
+        services = Services(root, env, args.concurrency)
         services.manage("migrate", "--noinput")
         token = services.manage("create_api_client", "fault-test", "--scope", "ingest", "card:read").splitlines()[-1]
         services.start()
