@@ -293,25 +293,31 @@ def faults(services: Services, pg: PrivatePostgres, redis_server: PrivateRedis, 
     """Run the three faults as the sender passes 25 %, 50 % and 75 % of its batches."""
     timings = {}
 
-    def when(share):
-        while sender.sent < total * share and not done.is_set():
+    def when(share) -> bool:
+        while sender.sent < total * share:
+            if done.is_set():
+                return False
             time.sleep(0.05)
+        return True
 
-    when(0.25)
+    if not when(0.25):
+        return timings
     log("fault 1: SIGKILL worker1 mid-batch")
     services.kill("worker1")
     time.sleep(2)
     services.start_worker("worker1")
     timings["worker_killed"] = time.monotonic()
 
-    when(0.5)
+    if not when(0.5):
+        return timings
     log("fault 2: Redis killed and restarted")
     redis_server.crash()
     time.sleep(2)
     redis_server.start()
     timings["redis_restarted"] = time.monotonic()
 
-    when(0.75)
+    if not when(0.75):
+        return timings
     terminated = pg.terminate_backends()
     log(f"fault 3: {terminated} database connections terminated; PostgreSQL restarting")
     pg.restart()
@@ -385,6 +391,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=1800, help="give up waiting for processing after (s)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs) afterwards")
     args = parser.parse_args()
+    # Stopped from outside (SIGTERM, or SIGINT even when started in the background): still clean up.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda signum, frame: sys.exit(f"stopped by signal {signum}"))
 
     root = Path(tempfile.mkdtemp(prefix="cm-fault-"))
     os.chmod(root, 0o755)  # postgres must reach its data directory inside
