@@ -161,15 +161,21 @@ class RabbitVhost:
 
 
 class Services:
-    """gunicorn, two Celery workers and beat, all pointed at the private servers."""
+    """gunicorn, two Celery workers and beat, all pointed at the private servers, under a supervisor that
+    restarts any of them that exits on its own, as systemd (Restart=always) or Kubernetes would."""
 
     def __init__(self, root: Path, env: dict, concurrency: int):
         self.root, self.env, self.concurrency = root, env, concurrency
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes: dict[str, subprocess.Popen] = {}
+        self.commands: dict[str, list[str]] = {}
+        self.restarts: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
 
     def _spawn(self, name: str, command: list[str]):
+        self.commands[name] = command
         # A session of its own, so that a SIGKILL reaches the worker's pool children too.
         self.processes[name] = subprocess.Popen(
             command,
@@ -209,13 +215,30 @@ class Services:
              "--loglevel=WARNING"],
         )  # fmt: skip
         wait_until(lambda: requests.get(f"{self.url}/api/v1/card", timeout=2).status_code == 401, "gunicorn")
+        threading.Thread(target=self._supervise, daemon=True).start()
 
-    def kill(self, name: str):
-        process = self.processes[name]
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    def _supervise(self):
+        while not self.stopping.wait(1):
+            with self.lock:
+                for name, process in list(self.processes.items()):
+                    if process.poll() is not None and not self.stopping.is_set():
+                        log(f"supervisor: {name} exited with code {process.returncode}; restarting it")
+                        self.restarts[name] = self.restarts.get(name, 0) + 1
+                        self._spawn(name, self.commands[name])
+
+    def kill_and_restart(self, name: str, pause: float = 2.0):
+        """SIGKILL a process group and start it again after `pause` (a crash, then the supervisor)."""
+        with self.lock:
+            process = self.processes[name]
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            time.sleep(pause)
+            self._spawn(name, self.commands[name])
 
     def stop(self):
+        self.stopping.set()
+        with self.lock:
+            pass  # the supervisor has finished any restart it was making
         for process in self.processes.values():
             if process.poll() is None:
                 try:
@@ -303,9 +326,7 @@ def faults(services: Services, pg: PrivatePostgres, redis_server: PrivateRedis, 
     if not when(0.25):
         return timings
     log("fault 1: SIGKILL worker1 mid-batch")
-    services.kill("worker1")
-    time.sleep(2)
-    services.start_worker("worker1")
+    services.kill_and_restart("worker1")
     timings["worker_killed"] = time.monotonic()
 
     if not when(0.5):
@@ -472,11 +493,13 @@ def main() -> int:
             "drain_after_last_batch_seconds": round(processed_at - sent_at, 1),
             "total_seconds": round(processed_at - started, 1),
             "events_per_second": round(args.n / (processed_at - started), 1),
+            "unplanned_restarts": services.restarts,
         }
         print(json.dumps(figures, indent=2))
         print(
             f"N={args.n} lost={result['lost']} duplicated={result['duplicated']} "
-            f"recovery_seconds={figures['recovery_seconds']} wrong_cards={result['wrong_cards']}"
+            f"recovery_seconds={figures['recovery_seconds']} wrong_cards={result['wrong_cards']} "
+            f"unplanned_restarts={services.restarts or 0}"
         )
         ok = result["lost"] == 0 and result["duplicated"] == 0 and result["wrong_cards"] == 0 and pending == 0
         print("fault test: " + ("PASSED" if ok else "FAILED"))
