@@ -3,7 +3,8 @@ from django.utils.html import format_html, format_html_join
 
 from customer_memory.choices import IdentifierKind
 from customer_memory.identifiers import InvalidIdentifier, normalize_identifier
-from customer_memory.models import Customer, Identifier, Merge, Trait
+from customer_memory.models import Customer, Identifier, Merge, SuppressedIdentifier, Trait
+from customer_memory.privacy_admin import PersonalDataAdminMixin
 from interactions.models import Case, Interaction, Promise
 
 
@@ -74,7 +75,7 @@ class MergeInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(PersonalDataAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "identifier_list", "customer_since", "first_seen_at", "last_seen_at", "merged_into"]
     list_filter = [("merged_into", admin.EmptyFieldListFilter), "language"]
     search_fields = ["name", "identifiers__value"]
@@ -157,6 +158,18 @@ class MergeAdmin(admin.ModelAdmin):
     list_display = ["created_at", "merged", "survivor", "reason", "raw_event", "undone_at"]
     list_filter = ["reason"]
     readonly_fields = ["survivor", "merged", "reason", "evidence", "raw_event", "moved", "created_at", "undone_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SuppressedIdentifier)
+class SuppressedIdentifierAdmin(admin.ModelAdmin):
+    """Identifiers of erased customers, as keyed hashes only; events carrying them are dropped and counted."""
+
+    list_display = ["kind", "digest", "created_at", "events_dropped", "last_dropped_at"]
+    list_filter = ["kind"]
+    readonly_fields = ["kind", "digest", "created_at", "events_dropped", "last_dropped_at"]
 
     def has_add_permission(self, request):
         return False

@@ -131,3 +131,24 @@ class Merge(models.Model):
 
     def __str__(self):
         return f"{self.merged_id} → {self.survivor_id}"
+
+
+class SuppressedIdentifier(models.Model):
+    """An identifier of an erased customer who asked not to be recorded again, kept only as a keyed hash.
+
+    Written by the erasure service (`customer_memory.privacy.customer_erase` with suppress); read by the
+    ingest path, which drops events carrying a suppressed identifier before storing them and counts them
+    here. The HMAC key (PRIVACY_HASH_KEY) keeps the digest from being reversed by hashing every phone number.
+    """
+
+    digest = models.CharField(max_length=64, unique=True, help_text="HMAC-SHA256 of kind:value.")
+    kind = models.CharField(max_length=20, choices=IdentifierKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    events_dropped = models.PositiveIntegerField(default=0)
+    last_dropped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kind}:{self.digest[:12]}…"
