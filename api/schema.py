@@ -23,9 +23,14 @@ def add_error_responses(result, generator, request, public):
         "required": ["detail"],
     }
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    # Endpoints that answer in text on ?format=text give their errors as text too.
+    text_error = {**error, "text/plain": {"schema": {"type": "string"}}}
     for path in result.get("paths", {}).values():
         for operation in path.values():
             responses = operation.setdefault("responses", {})
+            speaks_text = any("text/plain" in (r.get("content") or {}) for r in responses.values())
             for code, description in _ERRORS.items():
-                responses.setdefault(code, {"description": description, "content": error})
+                responses.setdefault(
+                    code, {"description": description, "content": text_error if speaks_text else error}
+                )
     return result

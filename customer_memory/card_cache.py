@@ -58,6 +58,14 @@ def card_changed(customer_ids) -> None:
     cache.delete_many([_facts_key(pk) for pk in ids])
 
 
+def card_forget(customer_ids, identifiers) -> None:
+    """Erasure: drop every entry about these customers (facts, tokens, and the (kind, value) identifier →
+    customer mappings) instead of rotating tokens, which are keyed by the customer's id. Call it after commit."""
+    ids = {str(pk) for pk in customer_ids if pk}
+    keys = [_facts_key(pk) for pk in ids] + [_token_key(pk) for pk in ids]
+    cache.delete_many(keys + [_who_key(kind, value) for kind, value in identifiers])
+
+
 def agents_changed() -> None:
     """An agent's name or profile changed: every card naming an agent is rebuilt on its next read."""
     cache.set(_AGENTS_TOKEN, uuid.uuid4().hex, timeout=None)

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from api.models import AccessLog
 from channels_ingest.models import RawEvent
+from customer_memory import card_cache
 from customer_memory.identifiers import InvalidIdentifier, ObservedIdentifier, normalize_identifier
 from customer_memory.models import Customer, Identifier, Merge, SuppressedIdentifier, Trait
 from interactions.models import Case, Handover, Interaction, Promise
@@ -153,18 +154,15 @@ def customer_erase(*, customer: Customer, suppress: bool = False) -> Erasure:
         pks = set(queryset.values_list("pk", flat=True)) | (set(unlinked) if name == "raw_events" else set())
         _, by_model = queryset.model.objects.filter(pk__in=pks).delete()
         result.erased[name] = by_model.get(queryset.model._meta.label, 0)
-    transaction.on_commit(lambda: forget_cached_cards(ids))
+    # After the card cache's own receivers (registered by the deletes above), which rotate tokens keyed by id.
+    transaction.on_commit(lambda: forget_cached_cards(ids, identifiers))
     logger.info("erased customer %s (%d ids), suppressed %d identifiers", ids[0], len(ids), result.suppressed)
     return result
 
 
-def forget_cached_cards(customer_ids: list) -> None:
-    """The one place erasure reaches the card cache (customer_memory.card_cache, where the card is cached)."""
-    try:
-        from customer_memory import card_cache
-    except ImportError:  # no card cache in this build: nothing to forget
-        return
-    card_cache.card_changed(customer_ids)
+def forget_cached_cards(customer_ids: list, identifiers: list[tuple[str, str]]) -> None:
+    """The one place erasure reaches the card cache: every entry about the person goes."""
+    card_cache.card_forget(customer_ids, identifiers)
 
 
 def suppressed_digests(identifiers: Iterable[ObservedIdentifier]) -> set[str]:

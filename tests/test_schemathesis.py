@@ -12,6 +12,7 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from api.services import api_client_create
 
@@ -22,6 +23,14 @@ def _own_schema() -> dict:
     """The schema /api/schema/ serves, generated in process (collection runs before any token exists)."""
     return json.loads(OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True)))
 
+
+# A raw email is bytes with no JSON schema: schemathesis is told what such bodies look like — arbitrary
+# bytes, and a well-formed message now and then so the accepting path is exercised too.
+_MESSAGE = (
+    b"From: Miles Reed <miles@example.com>\r\nTo: help@company.example\r\nSubject: Card payment\r\n"
+    b"Message-ID: <schemathesis@example.com>\r\nDate: Mon, 23 Nov 2026 09:00:00 +0000\r\n\r\nIt failed again.\r\n"
+)
+schemathesis.openapi.media_type("message/rfc822", st.one_of(st.just(_MESSAGE), st.binary(max_size=2000)))
 
 schema = schemathesis.openapi.from_dict(_own_schema())
 schema.app = get_wsgi_application()

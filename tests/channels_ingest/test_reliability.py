@@ -133,13 +133,13 @@ def test_dead_events_are_retried_by_command(django_capture_on_commit_callbacks, 
     RawEvent.objects.filter(id=dead).update(status=RawEventStatus.DEAD, attempts=10)
     RawEvent.objects.filter(id=failed).update(status=RawEventStatus.FAILED, attempts=1)
 
-    call_command("reprocess_events", "--dry-run")
+    call_command("reprocess", "--status", "dead", "--dry-run")
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("reprocess_events")
+        call_command("reprocess", "--status", "dead")
 
     assert capsys.readouterr().out.splitlines() == [
-        "1 event(s) would be queued",
-        "1 event(s) queued for processing again",
+        "1 event(s) would be reprocessed.",
+        "1 event(s) queued for processing again.",
     ]
     assert RawEvent.objects.get(id=dead).status == RawEventStatus.PROCESSED
     assert RawEvent.objects.get(id=failed).status == RawEventStatus.FAILED  # only with --status failed
