@@ -32,13 +32,30 @@ ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT.parent / "shared" / "datasets"
 sys.path.insert(0, str(ROOT))
 
-# Which fields an event of each channel carries, and how often each channel brings a record.
-CHANNELS = {
-    "web": (0.3, ("first_name", "last_name", "date_of_birth", "address", "email", "phone")),
-    "voice": (0.3, ("first_name", "last_name", "date_of_birth", "postcode", "phone")),
-    "chat": (0.2, ("first_name", "last_name", "date_of_birth", "email", "city", "postcode")),
-    "email": (0.2, ("first_name", "last_name", "email", "address")),
+# Which fields an event of each channel carries, and how often each channel brings a record. "full": every
+# event carries the record's name, date of birth and address, and the channel decides the contact points
+# (a call its phone, an email its address); "all": every event carries every field the set has (as Splink's
+# published figures use them); "trimmed": a channel also drops what it would not ask for.
+NAME_DOB_ADDRESS = ("first_name", "last_name", "date_of_birth", "address")
+CHANNEL_SETS = {
+    "full": {
+        "web": (0.3, NAME_DOB_ADDRESS + ("email",)),
+        "voice": (0.3, NAME_DOB_ADDRESS + ("phone",)),
+        "chat": (0.2, NAME_DOB_ADDRESS + ("email",)),
+        "email": (0.2, NAME_DOB_ADDRESS + ("email",)),
+    },
+    "all": {
+        channel: (weight, NAME_DOB_ADDRESS + ("email", "phone"))
+        for channel, weight in (("web", 0.3), ("voice", 0.3), ("chat", 0.2), ("email", 0.2))
+    },
+    "trimmed": {
+        "web": (0.3, ("first_name", "last_name", "date_of_birth", "address", "email", "phone")),
+        "voice": (0.3, ("first_name", "last_name", "date_of_birth", "postcode", "phone")),
+        "chat": (0.2, ("first_name", "last_name", "date_of_birth", "email", "city", "postcode")),
+        "email": (0.2, ("first_name", "last_name", "email", "address")),
+    },
 }
+CHANNELS = CHANNEL_SETS["full"]
 
 
 def _text(value) -> str:
@@ -161,8 +178,10 @@ def events_for(records: list[dict], seed: int) -> list[tuple[dict, str, dict]]:
     names, weights = zip(*[(name, spec[0]) for name, spec in CHANNELS.items()], strict=True)
     order = list(records)
     rng.shuffle(order)
-    return [(r, channel, to_event(r, channel, i)) for i, (r, channel) in enumerate(
-        (r, rng.choices(names, weights)[0]) for r in order)]
+    return [
+        (r, channel, to_event(r, channel, i))
+        for i, (r, channel) in enumerate((r, rng.choices(names, weights)[0]) for r in order)
+    ]
 
 
 def normalized(customer: dict):
@@ -234,7 +253,9 @@ def run_ours(stream, *, label: str) -> dict:
             observed_at=start_at + timedelta(seconds=index),
         )
         timings.append((time.perf_counter() - began) * 1000)
-        landed = result.merges[0].merged_id if result.merges and result.created else result.customer.pk
+        # An event matched on weak evidence is born merged: its own customer is the merge's merged side.
+        born = [m for m in result.merges if m.evidence.get("born_merged")]
+        landed = born[0].merged_id if born else result.customer.pk
         members[landed].add(record["id"])
         for merge in result.merges:
             moving, staying = members.pop(merge.merged_id, set()), members[merge.survivor_id]
@@ -246,9 +267,7 @@ def run_ours(stream, *, label: str) -> dict:
                 auto["right_pairs"] += sum(truth[a] == truth[b] for a in moving for b in staying)
             staying |= moving
     connection.close()
-    owner = dict(
-        Identifier.objects.filter(kind="anonymous_id").values_list("value", "customer_id")
-    )
+    owner = dict(Identifier.objects.filter(kind="anonymous_id").values_list("value", "customer_id"))
     predicted = {r["id"]: owner[f"bench-{r['id']}"] for r, _, _ in stream}
     precision, recall, f1 = pairwise(predicted, truth)
     from customer_memory.models import MatchCandidate
@@ -276,7 +295,9 @@ def calibrate(stream) -> dict:
     records = []
     for _, _, customer in stream:
         identifiers, traits = normalized(customer)
-        records.append(record_from_event(traits, [(i.kind, identifier_match_key(i.kind, i.value)) for i in identifiers]))
+        records.append(
+            record_from_event(traits, [(i.kind, identifier_match_key(i.kind, i.value)) for i in identifiers])
+        )
     return estimate_parameters(records)
 
 
@@ -343,12 +364,19 @@ def run_splink(stream) -> dict:
     truth = dict(zip(frame.unique_id, frame.cluster, strict=True))
     best = None
     for threshold in (0.5, 0.8, 0.9, 0.95, 0.99):
-        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, threshold).as_pandas_dataframe()
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+            predictions, threshold
+        ).as_pandas_dataframe()
         predicted = dict(zip(clusters.unique_id, clusters.cluster_id, strict=True))
         precision, recall, f1 = pairwise(predicted, truth)
         if best is None or f1 > best["f1"]:
-            best = {"system": f"splink (clustered, best threshold {threshold})", "precision": precision,
-                    "recall": recall, "f1": f1, "customers": len(set(predicted.values()))}
+            best = {
+                "system": f"splink (clustered, best threshold {threshold})",
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
+                "customers": len(set(predicted.values())),
+            }
     best["batch_seconds"] = time.perf_counter() - began
     return best
 
@@ -382,8 +410,17 @@ def fill_customers(count: int, *, seed: int) -> None:
             profiles.append(MatchProfile(customer=customer, evidence=profile))
             keys.extend(BlockingKey(customer=customer, key=k) for k in blocking_keys(profile))
             anonymous = f"filler-{offset}-{len(customers)}-{seed}"
-            identifiers.append(Identifier(customer=customer, kind="anonymous_id", value=anonymous, match_key=anonymous,
-                                          source="bench", first_seen_at=now, last_seen_at=now))
+            identifiers.append(
+                Identifier(
+                    customer=customer,
+                    kind="anonymous_id",
+                    value=anonymous,
+                    match_key=anonymous,
+                    source="bench",
+                    first_seen_at=now,
+                    last_seen_at=now,
+                )
+            )
         Customer.objects.bulk_create(customers)
         MatchProfile.objects.bulk_create(profiles)
         BlockingKey.objects.bulk_create(keys)
@@ -407,15 +444,23 @@ def time_at_scale(stream, sizes: list[int], sample: int) -> list[dict]:
             cursor.execute("ANALYZE")
         timings = []
         at = datetime(2026, 1, 1, tzinfo=UTC)
-        for index, (record, channel, customer) in enumerate(events):
+        for index, (_record, channel, customer) in enumerate(events):
             customer = dict(customer, anonymous_id=f"{customer['anonymous_id']}-{size}")
             identifiers, traits = normalized(customer)
             began = time.perf_counter()
-            customer_link(identifiers=identifiers, traits=traits, source=channel, observed_at=at + timedelta(seconds=index))
+            customer_link(
+                identifiers=identifiers, traits=traits, source=channel, observed_at=at + timedelta(seconds=index)
+            )
             timings.append((time.perf_counter() - began) * 1000)
-        results.append({"stored": Customer.objects.count(), "events": len(events),
-                        "p50_ms": percentile(timings, 0.5), "p95_ms": percentile(timings, 0.95),
-                        "mean_ms": statistics.fmean(timings)})
+        results.append(
+            {
+                "stored": Customer.objects.count(),
+                "events": len(events),
+                "p50_ms": percentile(timings, 0.5),
+                "p95_ms": percentile(timings, 0.95),
+                "mean_ms": statistics.fmean(timings),
+            }
+        )
     return results
 
 
@@ -424,13 +469,19 @@ def main():
     parser.add_argument("--datasets", nargs="+", default=["febrl3", "fake_1000", "historical_50k"])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-splink", action="store_true")
-    parser.add_argument("--shipped-parameters", action="store_true",
-                        help="link with the shipped parameters file instead of EM on each data set")
+    parser.add_argument("--fields", choices=sorted(CHANNEL_SETS), default="full", help="what each channel carries")
+    parser.add_argument(
+        "--shipped-parameters",
+        action="store_true",
+        help="link with the shipped parameters file instead of EM on each data set",
+    )
     parser.add_argument("--scale", nargs="*", type=int, default=[], help="stored-customer counts to time links at")
     parser.add_argument("--scale-sample", type=int, default=1000)
     parser.add_argument("--calibrate", help="estimate parameters from this data set and print (or write) them")
     parser.add_argument("--write-parameters", action="store_true")
     args = parser.parse_args()
+    global CHANNELS
+    CHANNELS = CHANNEL_SETS[args.fields]
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "customer_memory.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only")
@@ -459,39 +510,50 @@ def main():
             print(text)
         return
 
-    print(f"thresholds: auto-merge ≥ {settings.IDENTITY_AUTO_MERGE_THRESHOLD}, review ≥ {settings.IDENTITY_REVIEW_THRESHOLD}")
+    print(f"thresholds: auto-merge ≥ {settings.IDENTITY_AUTO_MERGE_THRESHOLD}, ", end="")
+    print(f"review ≥ {settings.IDENTITY_REVIEW_THRESHOLD}; channel fields: {args.fields}")
     for name in args.datasets:
         records = load_dataset(name)
         stream = events_for(records, args.seed)
-        print(f"\n## {name}: {len(records)} records, {len({r['cluster'] for r in records})} people, "
-              f"channels {dict(Counter(c for _, c, _ in stream))}")
+        print(
+            f"\n## {name}: {len(records)} records, {len({r['cluster'] for r in records})} people, "
+            f"channels {dict(Counter(c for _, c, _ in stream))}"
+        )
         if not args.shipped_parameters:
             began = time.perf_counter()
             params = calibrate(stream)
             path = Path(tempfile.gettempdir()) / f"identity-params-{name}.json"
             path.write_text(json.dumps(params))
             settings.IDENTITY_MATCH_PARAMETERS = str(path)
-            print(f"EM calibration on the stream's records: {time.perf_counter() - began:.1f}s, "
-                  f"prior {params['prior']:.4f}, {params['estimated_from']['blocked_pairs']} blocked pairs")
+            print(
+                f"EM calibration on the stream's records: {time.perf_counter() - began:.1f}s, "
+                f"prior {params['prior']:.4f}, {params['estimated_from']['blocked_pairs']} blocked pairs"
+            )
         rows = [run_ours(stream, label="customer_link (streaming)")]
         if not args.no_splink:
             rows.append(run_splink(stream))
         for row in rows:
             extra = ""
             if "auto_merges" in row:
-                extra = (f" | auto-merges {row['auto_merges']} precision {row['auto_merge_precision']:.4f} "
-                         f"(pairs {row['auto_merge_pair_precision']:.4f}) | review queue {row['review_queue']} "
-                         f"| link p50 {row['p50_ms']:.1f} ms p95 {row['p95_ms']:.1f} ms")
+                extra = (
+                    f" | auto-merges {row['auto_merges']} precision {row['auto_merge_precision']:.4f} "
+                    f"(pairs {row['auto_merge_pair_precision']:.4f}) | review queue {row['review_queue']} "
+                    f"| link p50 {row['p50_ms']:.1f} ms p95 {row['p95_ms']:.1f} ms"
+                )
             if "batch_seconds" in row:
                 extra = f" | batch {row['batch_seconds']:.1f}s"
-            print(f"{row['system']:<45} P {row['precision']:.4f} R {row['recall']:.4f} F1 {row['f1']:.4f} "
-                  f"customers {row['customers']}{extra}")
+            print(
+                f"{row['system']:<45} P {row['precision']:.4f} R {row['recall']:.4f} F1 {row['f1']:.4f} "
+                f"customers {row['customers']}{extra}"
+            )
     if args.scale:
         stream = events_for(load_dataset("febrl3"), args.seed)
         print(f"\n## link time against a large store (febrl3 events, {args.scale_sample} timed per size)")
         for row in time_at_scale(stream, args.scale, args.scale_sample):
-            print(f"stored {row['stored']:>7} customers: p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, "
-                  f"mean {row['mean_ms']:.1f} ms")
+            print(
+                f"stored {row['stored']:>7} customers: p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, "
+                f"mean {row['mean_ms']:.1f} ms"
+            )
 
 
 def _create_database(url: str) -> None:

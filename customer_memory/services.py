@@ -5,6 +5,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -120,10 +121,94 @@ def customer_link(
     else:
         primary = None
 
-    result = LinkResult(customer=primary)
     if primary is None:
-        result.customer = Customer.objects.create(first_seen_at=observed_at, last_seen_at=observed_at)
-        result.created = True
+        result = _link_new_person(seen, record, keys, traits, observed_at=observed_at, **context)
+    else:
+        result = _link_known_person(
+            primary, joined, owners, on_record, seen, record, keys, traits, observed_at=observed_at, **context
+        )
+    changed = [result.customer.pk]  # merges announce their own pair
+    transaction.on_commit(lambda: customers_changed(changed))
+    return result
+
+
+def _link_new_person(seen, record, keys, traits, *, observed_at, source, raw_event) -> LinkResult:
+    """Link an event none of whose identifiers is on record: a new customer, unless its weak evidence
+    scores above the auto-merge threshold against a customer sharing a blocking key.
+
+    Then the event's customer is born merged into that one: the row exists (with merged_into set), the
+    event's identifiers and traits go straight to the survivor and the Merge lists them as moved, so that
+    the link is recorded and undone like any merge, at a fraction of the cost of creating and merging.
+    Requires the advisory locks on the event's identifiers and blocking keys.
+    """
+    scored = _scored_candidates(record, keys, exclude=set())
+    survivor, matched = None, None
+    for candidate_score, candidate_id, candidate_profile in scored:
+        if candidate_score.probability < settings.IDENTITY_AUTO_MERGE_THRESHOLD:
+            break
+        if not meets_auto_merge_requirements(candidate_score.levels):
+            continue
+        candidate = Customer.objects.select_for_update().filter(pk=candidate_id, merged_into__isnull=True).first()
+        if candidate is not None and not _over_limit(candidate, [s.observed.kind for s in seen]):
+            survivor, matched, previous = candidate, candidate_score, candidate_profile
+        break
+
+    customer = Customer(first_seen_at=observed_at, last_seen_at=observed_at, merged_into=survivor)
+    if survivor is None:
+        _apply_traits(customer, traits, observed_at=observed_at)
+    customer.save()
+    holder = survivor or customer
+    result = LinkResult(customer=holder, created=survivor is None)
+    new_identifiers = Identifier.objects.bulk_create(
+        _identifier_row(holder, s, source=source, observed_at=observed_at) for s in seen
+    )
+    new_traits = _insert_traits(holder, traits, source=source, observed_at=observed_at, raw_event=raw_event)
+    if survivor is None:
+        if record:
+            profile_save(customer=customer, profile=as_profile(record))
+    else:
+        before = _fields_before(survivor)
+        _apply_traits(survivor, traits, observed_at=observed_at)
+        survivor.save()
+        profile_save(customer=survivor, profile=profile_add(previous, record), previous=previous)
+        evidence = {
+            "score": round(matched.probability, 6),
+            "weight": round(matched.weight, 3),
+            "levels": matched.explain(),
+            "source": source,
+            "born_merged": True,
+        }
+        moved = {
+            "identifiers": [str(i.pk) for i in new_identifiers],
+            "traits": [str(t.pk) for t in new_traits],
+            "survivor_before": before,
+        }
+        result.merges.append(
+            Merge.objects.create(
+                survivor=survivor,
+                merged=customer,
+                reason=MergeReason.PROBABILISTIC,
+                rule="score",
+                score=matched.probability,
+                evidence=evidence,
+                raw_event=raw_event,
+                moved=moved,
+                actor="linking",
+            )
+        )
+        ids = [survivor.pk, customer.pk]
+        transaction.on_commit(lambda: customers_changed(ids))
+    _propose_review_band(result, scored, source=source, raw_event=raw_event)
+    return result
+
+
+def _link_known_person(
+    primary, joined, owners, on_record, seen, record, keys, traits, *, observed_at, source, raw_event
+) -> LinkResult:
+    """Link an event some of whose identifiers are on record (primary: the customer they decide)."""
+    context = {"source": source, "raw_event": raw_event}
+    result = LinkResult(customer=primary)
+    joined_ids = {c.pk for c in joined}
     for other in joined[1:]:
         shared = sorted(f"{k[0]}:{k[1]}" for k, i in on_record.items() if i.customer_id in (other.pk, primary.pk))
         _merge_or_propose(
@@ -145,15 +230,76 @@ def customer_link(
 
     _attach_identifiers(result, seen, on_record, observed_at=observed_at, **context)
     customer = result.customer
-    _record_traits(customer, traits, source=source, observed_at=observed_at, raw_event=raw_event)
-    previous = profile_of(customer.pk)
-    profile_save(customer=customer, profile=profile_add(previous, record), previous=previous)
-
+    _insert_traits(customer, traits, source=source, observed_at=observed_at, raw_event=raw_event)
+    _apply_traits(customer, traits, observed_at=observed_at)
+    customer.save()
+    if record:
+        previous = profile_of(customer.pk)
+        profile_save(customer=customer, profile=profile_add(previous, record), previous=previous)
     if keys:
         _match_weak_evidence(result, record, keys, **context)
-    changed = [result.customer.pk]  # merges announce their own pair
-    transaction.on_commit(lambda: customers_changed(changed))
     return result
+
+
+def _identifier_row(customer, seen: "_Seen", *, source, observed_at) -> Identifier:
+    return Identifier(
+        customer=customer,
+        kind=seen.observed.kind,
+        value=seen.observed.value,
+        match_key=seen.match_key,
+        verified=seen.observed.verified,
+        source=source,
+        first_seen_at=observed_at,
+        last_seen_at=observed_at,
+    )
+
+
+def _over_limit(customer: Customer, kinds: list[str]) -> bool:
+    """Whether giving `customer` one more identifier of each of `kinds` passes a kind's limit."""
+    limits = limited_kinds()
+    wanted = {kind for kind in kinds if kind in limits}
+    if not wanted:
+        return False
+    held = list(Identifier.objects.filter(customer=customer, kind__in=wanted).values_list("kind", flat=True))
+    return any(held.count(kind) + kinds.count(kind) > limits[kind] for kind in wanted)
+
+
+def _scored_candidates(record: dict, keys: set[str], *, exclude: set) -> list:
+    """(score, customer id, profile) of the live customers sharing a blocking key, best first."""
+    if not keys:
+        return []
+    scored = [
+        (score(compare(record, evidence)), customer_id, evidence)
+        for customer_id, evidence in profile_candidates(keys, exclude=exclude)
+    ]
+    return sorted(scored, key=lambda item: -item[0].weight)
+
+
+def _propose_review_band(result: LinkResult, scored: list, *, source, raw_event) -> None:
+    """Queue the best few candidates scoring in the review band (and not merged) for an analyst."""
+    merged_with = {m.survivor_id for m in result.merges} | {m.merged_id for m in result.merges}
+    proposals = 0
+    for matched, customer_id, _ in scored:
+        if matched.probability < settings.IDENTITY_REVIEW_THRESHOLD or proposals >= REVIEW_PROPOSALS:
+            break
+        if customer_id in merged_with or customer_id == result.customer.pk:
+            continue
+        proposals += 1
+        evidence = {
+            "score": round(matched.probability, 6),
+            "weight": round(matched.weight, 3),
+            "levels": matched.explain(),
+            "source": source,
+        }
+        _propose(
+            result,
+            result.customer,
+            Customer(pk=customer_id),
+            reason="score",
+            evidence=evidence,
+            score=matched.probability,
+            raw_event=raw_event,
+        )
 
 
 def customers_changed(customer_ids) -> None:
@@ -192,17 +338,7 @@ def _attach_identifiers(result: LinkResult, seen: list[_Seen], on_record: dict, 
             raw_event=raw_event,
         )
     Identifier.objects.bulk_create(
-        Identifier(
-            customer=result.customer,
-            kind=s.observed.kind,
-            value=s.observed.value,
-            match_key=s.match_key,
-            verified=s.observed.verified,
-            source=source,
-            first_seen_at=observed_at,
-            last_seen_at=observed_at,
-        )
-        for s in new
+        _identifier_row(result.customer, s, source=source, observed_at=observed_at) for s in new
     )
     seen_again = []
     for s in seen:
@@ -217,15 +353,9 @@ def _attach_identifiers(result: LinkResult, seen: list[_Seen], on_record: dict, 
 def _match_weak_evidence(result: LinkResult, record: dict, keys: set[str], *, source, raw_event) -> None:
     """Score the event's record against the customers sharing a blocking key; merge the best one above the
     auto-merge threshold, propose the review band. Requires the advisory locks on `keys`."""
-    from django.conf import settings
-
     exclude = {result.customer.pk} | {m.merged_id for m in result.merges}
-    scored = sorted(
-        ((score(compare(record, p.evidence)), p.customer_id) for p in profile_candidates(keys, exclude=exclude)),
-        key=lambda pair: -pair[0].weight,
-    )
     proposals = 0
-    for matched, customer_id in scored:
+    for matched, customer_id, _ in _scored_candidates(record, keys, exclude=exclude):
         if matched.probability < settings.IDENTITY_REVIEW_THRESHOLD or proposals >= REVIEW_PROPOSALS:
             break
         other = Customer.objects.select_for_update().filter(pk=customer_id, merged_into__isnull=True).first()
@@ -238,8 +368,6 @@ def _match_weak_evidence(result: LinkResult, record: dict, keys: set[str], *, so
 def _score_decides(result: LinkResult, other: Customer, matched, *, proposal: str, extra: dict, source, raw_event):
     """Merge `other` with the event's customer when the score and the auto-merge requirements allow it;
     else propose the pair for review when the score is in the band, or `proposal` is a shared identifier."""
-    from django.conf import settings
-
     evidence = {"score": round(matched.probability, 6), "weight": round(matched.weight, 3), "levels": matched.explain()}
     evidence.update(extra, source=source)
     if matched.probability >= settings.IDENTITY_AUTO_MERGE_THRESHOLD and meets_auto_merge_requirements(matched.levels):
@@ -355,19 +483,23 @@ def _identifier_owners_locked(seen: list[_Seen]) -> tuple[dict, list[Customer]]:
     return on_record, sorted(owners, key=lambda c: (c.created_at, str(c.pk)))
 
 
-def _record_traits(customer: Customer, traits: dict, *, source: str, observed_at: datetime, raw_event) -> None:
-    """Append the event's traits and refresh the customer's own fields from them.
-
-    Requires the caller's transaction. A newer statement of a name wins; an older one only fills a blank,
-    so events linked out of order do not roll a name back.
-    """
+def _insert_traits(customer: Customer, traits: dict, *, source: str, observed_at: datetime, raw_event) -> list:
+    """Append the event's statements about the customer. Requires the caller's transaction."""
     if raw_event is not None:
         # Relinking the same event (reprocess) replaces its statements instead of repeating them.
         Trait.objects.filter(raw_event=raw_event).delete()
-    Trait.objects.bulk_create(
+    return Trait.objects.bulk_create(
         Trait(customer=customer, name=name, value=value, source=source, observed_at=observed_at, raw_event=raw_event)
         for name, value in traits.items()
     )
+
+
+def _apply_traits(customer: Customer, traits: dict, *, observed_at: datetime) -> None:
+    """Refresh the customer's own fields from the event's traits (the caller saves).
+
+    A newer statement of a name wins; an older one only fills a blank, so events linked out of order do not
+    roll a name back.
+    """
     is_newest = customer.last_seen_at is None or observed_at >= customer.last_seen_at
     name = traits.get("name") or " ".join(p for p in (traits.get("first_name"), traits.get("last_name")) if p)
     preferred = traits.get("preferred_name") or traits.get("first_name")
@@ -380,7 +512,14 @@ def _record_traits(customer: Customer, traits: dict, *, source: str, observed_at
         customer.customer_since = min(filter(None, (customer.customer_since, since)))
     customer.first_seen_at = min(filter(None, (customer.first_seen_at, observed_at)))
     customer.last_seen_at = max(filter(None, (customer.last_seen_at, observed_at)))
-    customer.save()
+
+
+def _fields_before(customer: Customer) -> dict:
+    """The customer's own fields, as a merge record keeps them for an undo."""
+    return {attribute: getattr(customer, attribute) for attribute in ("name", "preferred_name", "language")} | {
+        attribute: _iso(getattr(customer, attribute))
+        for attribute in ("customer_since", "first_seen_at", "last_seen_at")
+    }
 
 
 @transaction.atomic

@@ -140,14 +140,14 @@ def miles_shop_order(external_id="order-1", occurred_at="2026-11-02T10:00:00Z", 
 
 
 def miles_account_update(external_id="crm-1", occurred_at="2026-11-03T10:00:00Z", **overrides):
-    """The CRM states account and email together: the two customers above are one person."""
+    """The CRM states account and (verified) email together: the two customers above are one person."""
     event = {
         "source": "crm",
         "external_id": external_id,
         "channel": "web",
         "type": "profile",
         "occurred_at": occurred_at,
-        "customer": {"account_id": MILES_ACCOUNT, "email": MILES_EMAIL},
+        "customer": {"account_id": MILES_ACCOUNT, "email": MILES_EMAIL, "verified": ["email"]},
     }
     event.update(overrides)
     return event

@@ -211,8 +211,11 @@ def compare(record: dict[str, str], profile: dict[str, list]) -> dict[str, int]:
     given, surname = record.get("given"), record.get("surname")
     if given and surname and levels.get("given", 3) < 2 and levels.get("surname", 3) < 2:
         crossed = max(
-            (min(_name_level(given, s), _name_level(surname, g)) for s in profile.get("surname", [])
-             for g in profile.get("given", [])),
+            (
+                min(_name_level(given, s), _name_level(surname, g))
+                for s in profile.get("surname", [])
+                for g in profile.get("given", [])
+            ),
             default=0,
         )
         if crossed >= 2:

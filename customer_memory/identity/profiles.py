@@ -1,13 +1,16 @@
 """The matcher's view of customers: MatchProfile (weak evidence) and BlockingKey rows, kept in step with
 traits and identifiers by linking, merges and undos."""
 
+import json
 from collections import defaultdict
 
 from django.conf import settings
+from django.db import connection
+from django.utils import timezone
 
 from customer_memory.choices import IdentifierKind
 from customer_memory.identity.matching import blocking_keys, profile_add, profile_union, record_from_event
-from customer_memory.models import BlockingKey, Customer, Identifier, MatchProfile, Trait
+from customer_memory.models import BlockingKey, Customer, MatchProfile, Trait
 
 
 def profile_of(customer_id) -> dict:
@@ -16,11 +19,15 @@ def profile_of(customer_id) -> dict:
 
 
 def profile_save(*, customer: Customer, profile: dict, previous: dict | None = None) -> None:
-    """Store the customer's profile and add the blocking keys it gained. Requires the caller's transaction.
-
-    Keys it lost are left: a stale key only brings a candidate to scoring, where its profile decides.
-    """
-    MatchProfile.objects.update_or_create(customer=customer, defaults={"evidence": profile})
+    """Store the customer's profile (one upsert) and add the blocking keys it gained. Requires the caller's
+    transaction. Keys it lost are left: a stale key only brings a candidate to scoring, where the profile
+    decides."""
+    MatchProfile.objects.bulk_create(
+        [MatchProfile(customer=customer, evidence=profile, updated_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["customer"],
+        update_fields=["evidence", "updated_at"],
+    )
     new_keys = blocking_keys(profile) - (blocking_keys(previous) if previous else set())
     BlockingKey.objects.bulk_create(
         [BlockingKey(customer=customer, key=key) for key in sorted(new_keys)], ignore_conflicts=True
@@ -60,25 +67,37 @@ def profile_rebuild(customer: Customer) -> None:
     profile_save(customer=customer, profile=profile)
 
 
-def profile_candidates(keys: set[str], *, exclude: set) -> list[MatchProfile]:
-    """Profiles of live customers sharing a blocking key, at most IDENTITY_BLOCK_LIMIT per key: one indexed
-    query whose cost depends on the keys, not on how many customers there are."""
+def profile_candidates(keys: set[str], *, exclude: set) -> list[tuple]:
+    """(customer id, profile) of live customers sharing a blocking key, at most IDENTITY_BLOCK_LIMIT per key.
+
+    One indexed query whose cost depends on the keys, not on how many customers there are: a key shared by
+    very many customers (a common name in a big town) says little, so each key is capped.
+    """
     if not keys:
         return []
     limit = settings.IDENTITY_BLOCK_LIMIT
-    customer_ids = set()
-    per_key = defaultdict(int)
-    for key, customer_id in BlockingKey.objects.filter(key__in=sorted(keys)).values_list("key", "customer_id")[
-        : limit * len(keys)
-    ]:
-        # A key shared by very many customers (a common name and a big city) says little: cap it.
-        if per_key[key] < limit and customer_id not in exclude:
-            per_key[key] += 1
-            customer_ids.add(customer_id)
-    if not customer_ids:
-        return []
-    return list(MatchProfile.objects.filter(customer_id__in=customer_ids, customer__merged_into__isnull=True))
-
-
-def identifiers_with_keys(customer_ids) -> list[Identifier]:
-    return list(Identifier.objects.filter(customer_id__in=customer_ids))
+    if connection.vendor == "postgresql":
+        # LATERAL caps each key on its own, inside the index scan.
+        sql = f"""
+            SELECT DISTINCT p.customer_id, p.evidence
+            FROM unnest(%s::text[]) AS wanted(key)
+            CROSS JOIN LATERAL (
+                SELECT b.customer_id FROM {BlockingKey._meta.db_table} b WHERE b.key = wanted.key LIMIT %s
+            ) AS hit
+            JOIN {MatchProfile._meta.db_table} p ON p.customer_id = hit.customer_id
+            JOIN {Customer._meta.db_table} c ON c.id = hit.customer_id AND c.merged_into_id IS NULL
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [sorted(keys), limit])
+            rows = cursor.fetchall()
+        evidence_of = {row[0]: (row[1] if isinstance(row[1], dict) else json.loads(row[1])) for row in rows}
+    else:
+        customer_ids = set()
+        for key in sorted(keys):
+            customer_ids.update(BlockingKey.objects.filter(key=key).values_list("customer_id", flat=True)[:limit])
+        evidence_of = dict(
+            MatchProfile.objects.filter(customer_id__in=customer_ids, customer__merged_into__isnull=True).values_list(
+                "customer_id", "evidence"
+            )
+        )
+    return [(customer_id, evidence) for customer_id, evidence in evidence_of.items() if customer_id not in exclude]

@@ -52,7 +52,7 @@ def test_a_chat_and_a_call_from_the_same_number_in_two_formats_are_one_customer(
 
 
 @pytest.mark.django_db
-def test_an_event_carrying_identifiers_of_two_customers_merges_them_and_records_why(ingest):
+def test_an_event_vouching_for_identifiers_of_two_customers_merges_them_and_records_why(ingest):
     ingest(
         miles_call(customer={"phone": "+14155550100"}),
         ada_email(customer={"email": "miles@example.com"}, summary="Mail from Miles's address"),
@@ -61,7 +61,8 @@ def test_an_event_carrying_identifiers_of_two_customers_merges_them_and_records_
     older = Customer.objects.by_identifier("phone", "+14155550100")
     younger = Customer.objects.by_identifier("email", "miles@example.com")
 
-    ingest(miles_chat(case=None))  # carries both the phone and the email
+    # Carries both the phone and the email, both verified (e.g. the customer logged in to the chat).
+    ingest(miles_chat(case=None, customer={**miles_chat()["customer"], "verified": ["phone", "email"]}))
 
     merge = Merge.objects.get()
     assert merge.survivor == older and merge.merged == younger
@@ -153,18 +154,18 @@ def _link_at_once(raw_event_ids) -> list[Exception]:
 def test_parallel_linkers_seeing_one_new_number_create_one_customer():
     """Eight concurrent database sessions link eight events of one new person at the same instant.
 
-    Each event carries the shared phone plus an identifier of its own, so without the identifier lock
+    Each event carries the shared phone plus a chat handle of its own, so without the identifier lock
     each session would find no owner and create a customer of its own.
     """
     assert connection.vendor == "postgresql", "the concurrency guarantee is PostgreSQL's"
     workers = 8
     payloads = [
-        miles_call(external_id=f"call-{n}", customer={"phone": "(415) 555-0199", "account_id": f"A-{n}"})
+        miles_call(external_id=f"call-{n}", customer={"phone": "(415) 555-0199", "handle": f"caller-{n}"})
         for n in range(workers)
     ]
     assert _link_at_once(_accept_normalized(payloads)) == []
     assert Customer.objects.count() == 1
-    assert Identifier.objects.filter(kind="account").count() == workers
+    assert Identifier.objects.filter(kind="handle").count() == workers
     assert Interaction.objects.count() == workers
     assert set(RawEvent.objects.values_list("status", flat=True)) == {RawEventStatus.PROCESSED}
 
@@ -179,6 +180,7 @@ def test_parallel_linkers_bridging_two_people_in_opposite_orders_end_with_one_cu
         customer = {"phone": "+14155550123", "email": "pat@example.com"} if n % 2 else {"email": "pat@example.com"}
         if n % 3 == 0:
             customer = {"phone": "+14155550123"}
+        customer["verified"] = ["phone", "email"]
         payloads.append(miles_call(external_id=f"bridge-{n}", customer=customer))
     assert _link_at_once(_accept_normalized(payloads)) == []
     assert Customer.objects.live().count() == 1
@@ -207,7 +209,10 @@ def test_a_link_racing_a_merge_of_its_customer_follows_the_merge():
         try:
             with transaction.atomic():
                 customer_link(
-                    identifiers=[phone("+14155550100"), email("miles@example.com")],
+                    identifiers=[
+                        ObservedIdentifier("phone", "+14155550100", verified=True),
+                        ObservedIdentifier("email", "miles@example.com", verified=True),
+                    ],
                     traits={},
                     source="crm",
                     observed_at=AT,
