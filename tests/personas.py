@@ -175,3 +175,39 @@ def olivia_legacy_call(external_id="legacy-1", occurred_at="2026-11-20T15:00:00Z
         "customer": {"phone": OLIVIA_PHONE_UK_NATIONAL, "name": "Olivia Hart"},
         "summary": "Asked about branch opening hours",
     }
+
+
+# --- Identity resolution: people seen on several channels without a shared identifier, and people who must
+# stay apart. Each event carries a one-off web id (the contract wants an identifier; it links nothing).
+
+ROSA = {
+    "first_name": "Rosa",
+    "last_name": "Díaz",
+    "date_of_birth": "1985-03-14",
+    "address": {"line1": "12 Harbour Street", "city": "Leith", "postcode": "EH6 6QW", "country": "GB"},
+}
+# grace and daniel: one household (same surname, same address), two people.
+GRACE_OKAFOR = {
+    "first_name": "Grace",
+    "last_name": "Okafor",
+    "date_of_birth": "1961-07-02",
+    "address": {"line1": "4 Mill Lane", "city": "Hull", "postcode": "HU1 2AB"},
+}
+DANIEL_OKAFOR = {
+    "first_name": "Daniel",
+    "last_name": "Okafor",
+    "date_of_birth": "1990-11-20",
+    "address": {"line1": "4 Mill Lane", "city": "Hull", "postcode": "HU1 2AB"},
+}
+
+
+def person_event(external_id, person: dict, *, anonymous_id=None, occurred_at="2026-11-20T10:00:00Z", **identifiers):
+    """A web event about `person` (a dict of traits) with its own anonymous id and any extra identifiers."""
+    return {
+        "source": "web",
+        "external_id": external_id,
+        "channel": "web",
+        "occurred_at": occurred_at,
+        "customer": {"anonymous_id": anonymous_id or f"anon-{external_id}", **person, **identifiers},
+        "summary": f"visit {external_id}",
+    }
