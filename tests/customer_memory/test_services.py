@@ -7,7 +7,8 @@ from django.db import connection, transaction
 
 from channels_ingest.choices import RawEventFormat, RawEventStatus
 from channels_ingest.models import RawEvent
-from channels_ingest.services import IncomingEvent, raw_event_accept, raw_event_link, raw_event_normalize
+from channels_ingest.normalizers import normalize_payload
+from channels_ingest.services import raw_event_link
 from customer_memory.identifiers import ObservedIdentifier
 from customer_memory.models import Customer, Identifier, Merge
 from customer_memory.services import customer_link
@@ -119,12 +120,22 @@ def test_a_late_event_does_not_reopen_a_case_closed_after_it(ingest):
 
 
 def _accept_normalized(payloads):
-    accepted = raw_event_accept(
-        events=[IncomingEvent(p["source"], p["external_id"], RawEventFormat.CANONICAL, p) for p in payloads]
+    """Store the events normalized and pending, as the normalize task leaves them for the link task.
+
+    Written directly: accept and normalize wake the next task on commit, and the test settings run tasks
+    eagerly, so going through them would link every event here, one after the other, before any thread.
+    """
+    events = RawEvent.objects.bulk_create(
+        RawEvent(
+            source=p["source"],
+            external_id=p["external_id"],
+            format=RawEventFormat.CANONICAL,
+            payload=p,
+            normalized=normalize_payload(RawEventFormat.CANONICAL, p).to_json(),
+        )
+        for p in payloads
     )
-    for event in accepted:
-        raw_event_normalize(raw_event_id=event.id)
-    return [event.id for event in accepted]
+    return [event.id for event in events]
 
 
 def _link_at_once(raw_event_ids) -> list[Exception]:
