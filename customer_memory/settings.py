@@ -249,8 +249,8 @@ IDENTITY_RULES = {
 # Weak evidence auto-merges only when, whatever the score, one of these alternatives holds: each is a list of
 # groups, and every group needs a field agreeing (exactly or closely). A shared surname and city, or a shared
 # household address, is never enough: the first alternative wants the given name and more, the second (for
-# sources that garble given names) the surname, the date of birth and the address or a contact point.
+# sources that garble or omit given names) the surname, the date of birth and the address or a contact point.
 IDENTITY_AUTO_MERGE_REQUIRES = [
     [["given"], ["surname", "dob", "email", "phone"], ["dob", "email", "phone", "street", "postcode"]],
-    [["surname"], ["dob"], ["street", "postcode", "email", "phone"]],
+    [["surname"], ["dob"], ["street", "postcode", "city", "email", "phone"]],
 ]

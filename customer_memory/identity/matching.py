@@ -16,6 +16,7 @@ import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 
 from django.conf import settings
@@ -37,7 +38,7 @@ from customer_memory.identity.normalize import (
 LEVELS = {
     "given": ("different", "similar", "close", "exact"),
     "surname": ("different", "similar", "close", "exact"),
-    "dob": ("different", "within a year", "one typo", "exact"),
+    "dob": ("different", "two typos or within a year", "one typo", "exact"),
     "postcode": ("different", "one typo", "exact"),
     "city": ("different", "close", "exact"),
     "street": ("different", "close", "exact"),
@@ -98,29 +99,45 @@ def profile_union(first: dict, second: dict) -> dict:
     return merged
 
 
-def blocking_keys(profile: dict[str, list]) -> set[str]:
-    """Keys under which a customer with this profile (or a record, as one-value lists) is found.
+# Pairs of fields (or prefixes of them) a customer is filed under. Several, so that typos in one or two
+# fields still leave a shared key; none as broad as a surname or a town alone.
+BLOCKING_PAIRS = (
+    ("given", "surname"),
+    ("given", "dob"),
+    ("surname", "dob"),
+    ("surname", "postcode"),
+    ("dob", "postcode"),
+    ("given", "postcode"),
+    ("dob", "city"),
+    ("surname", "city"),
+    ("given", "city"),
+)
 
-    Pairs of fields, so that one typo in any single field still leaves a shared key, and no key is as broad
-    as a surname or a city alone.
-    """
-    pairs = (
-        ("given", "surname"),
-        ("given", "dob"),
-        ("surname", "dob"),
-        ("surname", "postcode"),
-        ("dob", "postcode"),
-        ("given", "postcode"),
-        ("dob", "city"),
-    )
+
+def blocking_keys(profile: dict[str, list]) -> set[str]:
+    """Keys under which a customer with this profile (or a record, as one-value lists) is found: pairs of
+    fields, the same pairs on three-letter prefixes of the names (typos at the end of a name), the date of
+    birth alone (a few people per date even among millions, and capped per key), phone and email."""
     keys = set()
-    for first, second in pairs:
+    for first, second in BLOCKING_PAIRS:
         for a in profile.get(first, [])[:3]:
             for b in profile.get(second, [])[:3]:
                 keys.add(f"{first[:2]}{second[:2]}:{a}|{b}"[:128])
+    for given in profile.get("given", [])[:3]:
+        for surname in profile.get("surname", [])[:3]:
+            keys.add(f"gs3:{given[:3]}|{surname[:3]}")
+        for dob in profile.get("dob", [])[:3]:
+            keys.add(f"gd3:{given[:3]}|{dob[:4]}")
+    for surname in profile.get("surname", [])[:3]:
+        for dob in profile.get("dob", [])[:3]:
+            keys.add(f"sd3:{surname[:3]}|{dob[:4]}")
+    for dob in profile.get("dob", [])[:3]:
+        keys.add(f"dob:{dob}")
     for name in ("phone", "email"):
         for value in profile.get(name, [])[:3]:
             keys.add(f"{name}:{value}"[:128])
+    for value in profile.get("email", [])[:3]:
+        keys.add(f"local:{value.split('@')[0]}"[:128])
     return keys
 
 
@@ -149,7 +166,7 @@ def _dob_level(a: str, b: str) -> int:
     yb, mb, db = b.split("-")
     if DamerauLevenshtein.distance(a, b) <= 1 or (ya == yb and ma == db and da == mb):
         return 2
-    if abs(int(ya) - int(yb)) <= 1 and (ma == mb or da == db):
+    if DamerauLevenshtein.distance(a, b) <= 2 or abs((date.fromisoformat(a) - date.fromisoformat(b)).days) <= 366:
         return 1
     return 0
 
