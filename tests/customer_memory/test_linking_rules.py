@@ -253,3 +253,18 @@ def test_undo_restores_the_survivors_own_name():
     survivor.refresh_from_db()
     assert survivor.name == ""
     assert Identifier.objects.get(kind="email").customer.name == "Miles Reed"
+
+
+def test_a_score_between_the_thresholds_is_proposed_and_one_below_is_ignored(ingest, settings):
+    # Same name and postcode, nothing else: with the auto-merge threshold raised above its score, the pair
+    # is in the review band; with the review threshold raised too, nothing at all happens.
+    ana = {"first_name": "Ana", "last_name": "Lima", "address": {"postcode": "EH6 6QW"}}
+    settings.IDENTITY_AUTO_MERGE_THRESHOLD = 0.999999999
+    ingest(person_event("t-1", ana), person_event("t-2", ana))
+    candidate = MatchCandidate.objects.get()
+    assert settings.IDENTITY_REVIEW_THRESHOLD <= candidate.score < settings.IDENTITY_AUTO_MERGE_THRESHOLD
+
+    settings.IDENTITY_REVIEW_THRESHOLD = 0.999999998
+    ingest(person_event("t-3", {**ana, "first_name": "Anna"}))
+
+    assert MatchCandidate.objects.count() == 1 and not Merge.objects.exists()
