@@ -162,7 +162,10 @@ def _link_new_person(seen, record, keys, traits, *, observed_at, source, raw_eve
     new_identifiers = Identifier.objects.bulk_create(
         _identifier_row(holder, s, source=source, observed_at=observed_at) for s in seen
     )
-    new_traits = _insert_traits(holder, traits, source=source, observed_at=observed_at, raw_event=raw_event)
+    # No earlier statements of this event to replace: a relinked event finds its identifiers on record.
+    new_traits = _insert_traits(
+        holder, traits, source=source, observed_at=observed_at, raw_event=raw_event, replace=False
+    )
     if survivor is None:
         if record:
             profile_save(customer=customer, profile=as_profile(record))
@@ -446,12 +449,12 @@ def _ordered(a: Customer, b: Customer) -> tuple[Customer, Customer]:
 def _propose(result: LinkResult | None, a: Customer, b: Customer, *, reason, evidence, raw_event, score=None):
     """Put the pair in the review queue once; a pair already there (pending, accepted or rejected) is left."""
     first, second = _ordered(a, b)
-    candidate, created = MatchCandidate.objects.get_or_create(
-        customer=first,
-        other=second,
-        defaults={"reason": reason, "evidence": evidence, "score": score, "raw_event": raw_event},
+    candidate = MatchCandidate(
+        customer=first, other=second, reason=reason, evidence=evidence, score=score, raw_event=raw_event
     )
-    if created and result is not None:
+    # One statement, no savepoint: the pair's unique constraint keeps the first proposal (or decision).
+    created = MatchCandidate.objects.bulk_create([candidate], ignore_conflicts=True)
+    if result is not None and created and created[0].pk:
         result.candidates.append(candidate)
     return candidate
 
@@ -483,9 +486,11 @@ def _identifier_owners_locked(seen: list[_Seen]) -> tuple[dict, list[Customer]]:
     return on_record, sorted(owners, key=lambda c: (c.created_at, str(c.pk)))
 
 
-def _insert_traits(customer: Customer, traits: dict, *, source: str, observed_at: datetime, raw_event) -> list:
+def _insert_traits(
+    customer: Customer, traits: dict, *, source: str, observed_at: datetime, raw_event, replace: bool = True
+) -> list:
     """Append the event's statements about the customer. Requires the caller's transaction."""
-    if raw_event is not None:
+    if raw_event is not None and replace:
         # Relinking the same event (reprocess) replaces its statements instead of repeating them.
         Trait.objects.filter(raw_event=raw_event).delete()
     return Trait.objects.bulk_create(
