@@ -295,7 +295,13 @@ def meets_auto_merge_requirements(levels: dict[str, int]) -> bool:
 
 
 def estimate_parameters(
-    records: list[dict], *, random_pairs: int = 200_000, max_block: int = 40, iterations: int = 25, seed: int = 7
+    records: list[dict],
+    *,
+    random_pairs: int = 200_000,
+    max_block: int = 40,
+    max_pairs: int = 300_000,
+    iterations: int = 25,
+    seed: int = 7,
 ) -> dict:
     """Estimate m, u and the prior from unlabelled records, as Splink does: u from random pairs (almost all
     of them different people), then m and the prior by expectation–maximisation over the blocked pairs
@@ -322,7 +328,13 @@ def estimate_parameters(
         for x in range(len(members)):
             for y in range(x + 1, len(members)):
                 pairs.add((members[x], members[y]))
-    vectors = [compare(records[i], profiles[j]) for i, j in pairs]
+    blocked_pairs = len(pairs)
+    if blocked_pairs > max_pairs:
+        pairs = rng.sample(sorted(pairs), max_pairs)
+    # EM runs over the distinct comparison patterns with their counts: a few thousand, however many pairs.
+    patterns = defaultdict(int)
+    for i, j in pairs:
+        patterns[tuple(sorted(compare(records[i], profiles[j]).items()))] += 1
 
     m = {
         name: [(k + 1) / sum(range(1, len(levels) + 1)) for k in range(len(levels))] for name, levels in LEVELS.items()
@@ -331,21 +343,21 @@ def estimate_parameters(
     for _ in range(iterations):
         m_counts = {name: [smoothing * 0.1] * len(levels) for name, levels in LEVELS.items()}
         total = 0.0
-        for levels in vectors:
-            log_m = math.log(prior) + sum(math.log(m[n][lv]) for n, lv in levels.items())
-            log_u = math.log(1 - prior) + sum(math.log(u[n][lv]) for n, lv in levels.items())
-            p = 1 / (1 + math.exp(max(-700, min(700, log_u - log_m))))
+        for pattern, count in patterns.items():
+            log_m = math.log(prior) + sum(math.log(m[n][lv]) for n, lv in pattern)
+            log_u = math.log(1 - prior) + sum(math.log(u[n][lv]) for n, lv in pattern)
+            p = count / (1 + math.exp(max(-700, min(700, log_u - log_m))))
             total += p
-            for name, level in levels.items():
+            for name, level in pattern:
                 m_counts[name][level] += p
         m = {name: [c / sum(counts) for c in counts] for name, counts in m_counts.items()}
-        prior = min(max(total / max(len(vectors), 1), 1e-6), 1 - 1e-6)
+        prior = min(max(total / max(len(pairs), 1), 1e-6), 1 - 1e-6)
     # EM's prior is that of a blocked pair; the score's is that of any two records, as in Splink: the
     # matches found in blocks spread over all pairs (conservative: blocks miss a few matches).
     all_pairs = max(len(records) * (len(records) - 1) // 2, 1)
-    global_prior = min(max(prior * len(vectors) / all_pairs, 1e-9), 0.5)
+    global_prior = min(max(prior * blocked_pairs / all_pairs, 1e-9), 0.5)
     return {
         "prior": global_prior,
         "fields": {name: {"levels": list(LEVELS[name]), "m": m[name], "u": u[name]} for name in LEVELS},
-        "estimated_from": {"records": len(records), "blocked_pairs": len(vectors), "random_pairs": random_pairs},
+        "estimated_from": {"records": len(records), "blocked_pairs": blocked_pairs, "random_pairs": random_pairs},
     }
