@@ -466,7 +466,7 @@ def time_at_scale(stream, sizes: list[int], sample: int) -> list[dict]:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--datasets", nargs="+", default=["febrl3", "fake_1000", "historical_50k"])
+    parser.add_argument("--datasets", nargs="*", default=["febrl3", "fake_1000", "historical_50k"])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-splink", action="store_true")
     parser.add_argument("--fields", choices=sorted(CHANNEL_SETS), default="full", help="what each channel carries")

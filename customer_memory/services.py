@@ -143,19 +143,19 @@ def _link_new_person(seen, record, keys, traits, *, observed_at, source, raw_eve
     """
     scored = _scored_candidates(record, keys, exclude=set())
     survivor, matched = None, None
-    for candidate_score, candidate_id, candidate_profile in scored:
+    for candidate_score, candidate_id, _ in scored:
         if candidate_score.probability < settings.IDENTITY_AUTO_MERGE_THRESHOLD:
             break
         if not meets_auto_merge_requirements(candidate_score.levels):
             continue
         candidate = Customer.objects.select_for_update().filter(pk=candidate_id, merged_into__isnull=True).first()
         if candidate is not None and not _over_limit(candidate, [s.observed.kind for s in seen]):
-            survivor, matched, previous = candidate, candidate_score, candidate_profile
+            survivor, matched = candidate, candidate_score
         break
 
+    # The event's own customer keeps its name and dates even when born merged: an undo gives it back whole.
     customer = Customer(first_seen_at=observed_at, last_seen_at=observed_at, merged_into=survivor)
-    if survivor is None:
-        _apply_traits(customer, traits, observed_at=observed_at)
+    _apply_traits(customer, traits, observed_at=observed_at)
     customer.save()
     holder = survivor or customer
     result = LinkResult(customer=holder, created=survivor is None)
@@ -173,6 +173,8 @@ def _link_new_person(seen, record, keys, traits, *, observed_at, source, raw_eve
         before = _fields_before(survivor)
         _apply_traits(survivor, traits, observed_at=observed_at)
         survivor.save()
+        # Read again under the row lock: a link through an identifier may have added to it since scoring.
+        previous = profile_of(survivor.pk)
         profile_save(customer=survivor, profile=profile_add(previous, record), previous=previous)
         evidence = {
             "score": round(matched.probability, 6),

@@ -33,7 +33,7 @@ def merge_item(merge: Merge, *, customer_id=None) -> dict:
 
 def customer_identity(customer: Customer, *, requested_id=None) -> dict:
     """Identifiers (with source, first and last seen, verified), traits with their source, the merges the
-    customer took part in (newest first, undone ones included) and its open review proposals. Five queries."""
+    customer took part in (newest first, undone ones included) and its review proposals, in six queries."""
     identifiers = [
         {
             "kind": i.kind,

@@ -268,3 +268,18 @@ def test_a_score_between_the_thresholds_is_proposed_and_one_below_is_ignored(ing
     ingest(person_event("t-3", {**ana, "first_name": "Anna"}))
 
     assert MatchCandidate.objects.count() == 1 and not Merge.objects.exists()
+
+
+def test_undoing_a_weak_evidence_link_gives_the_event_its_own_named_customer(ingest):
+    ingest(person_event("b-1", ROSA), person_event("b-2", {**ROSA, "first_name": "Rosa María"}))
+    merge = Merge.objects.get()
+    assert merge.evidence["born_merged"] is True and merge.merged.merged_into == merge.survivor
+
+    merge_undo(merge_id=merge.pk, actor="t")
+
+    merged = Customer.objects.get(pk=merge.merged_id)
+    assert merged.merged_into is None and merged.name == "Rosa María Díaz"
+    assert merged.identifiers.get().value == "anon-b-2"
+    assert set(merged.traits.values_list("name", flat=True)) == {"first_name", "last_name", "date_of_birth", "address"}
+    assert merged.profile.evidence["given"] == ["rosa"] and merged.blocking_keys.exists()
+    assert Customer.objects.get(pk=merge.survivor_id).name == "Rosa Díaz"
