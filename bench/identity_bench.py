@@ -363,7 +363,7 @@ def run_splink(stream) -> dict:
     predictions = linker.inference.predict(threshold_match_probability=0.2)
     truth = dict(zip(frame.unique_id, frame.cluster, strict=True))
     best = None
-    for threshold in (0.5, 0.8, 0.9, 0.95, 0.99):
+    for threshold in (0.2, 0.35, 0.5, 0.8, 0.9, 0.95, 0.99):
         clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
             predictions, threshold
         ).as_pandas_dataframe()
@@ -510,8 +510,11 @@ def main():
             print(text)
         return
 
+    if args.without_requirements:
+        settings.IDENTITY_AUTO_MERGE_REQUIRES = [[]]  # one alternative with nothing to meet
     print(f"thresholds: auto-merge ≥ {settings.IDENTITY_AUTO_MERGE_THRESHOLD}, ", end="")
-    print(f"review ≥ {settings.IDENTITY_REVIEW_THRESHOLD}; channel fields: {args.fields}")
+    print(f"review ≥ {settings.IDENTITY_REVIEW_THRESHOLD}; channel fields: {args.fields}; ", end="")
+    print(f"auto-merge requirements: {'off' if args.without_requirements else 'on'}")
     for name in args.datasets:
         records = load_dataset(name)
         stream = events_for(records, args.seed)
