@@ -480,6 +480,11 @@ def main():
     parser.add_argument("--no-splink", action="store_true")
     parser.add_argument("--fields", choices=sorted(CHANNEL_SETS), default="full", help="what each channel carries")
     parser.add_argument(
+        "--without-requirements",
+        action="store_true",
+        help="auto-merge on the score alone (IDENTITY_AUTO_MERGE_REQUIRES off), to see what the rule costs",
+    )
+    parser.add_argument(
         "--shipped-parameters",
         action="store_true",
         help="link with the shipped parameters file instead of EM on each data set",
