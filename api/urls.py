@@ -4,6 +4,7 @@ from api.views.agents import AgentDetailApi, AgentIntroductionApi, AgentListApi,
 from api.views.card import CardByIdentifierApi, CustomerCardApi
 from api.views.events import EventIngestApi, EventLookupApi, EventStatusApi
 from api.views.handovers import HandoverCreateApi, HandoverDetailApi
+from api.views.identity import CustomerIdentityApi, MergeUndoApi
 from api.views.ingest_chat import ChatIngestApi
 from api.views.ingest_email import EmailInboundIngestApi, EmailIngestApi
 from api.views.ingest_segment import SegmentIngestApi
@@ -40,4 +41,6 @@ urlpatterns = [
     path("ingest/chat", ChatIngestApi.as_view(), name="ingest-chat"),
     path("customers/<str:customer_id>/export", CustomerExportApi.as_view(), name="customer-export"),
     path("customers/<str:customer_id>", CustomerEraseApi.as_view(), name="customer-erase"),
+    path("customers/<str:customer_id>/identity", CustomerIdentityApi.as_view(), name="customer-identity"),
+    path("merges/<str:merge_id>/undo", MergeUndoApi.as_view(), name="merge-undo"),
 ]

@@ -21,7 +21,16 @@ from api.models import AccessLog
 from channels_ingest.models import RawEvent
 from customer_memory import card_cache
 from customer_memory.identifiers import InvalidIdentifier, ObservedIdentifier, normalize_identifier
-from customer_memory.models import Customer, Identifier, Merge, SuppressedIdentifier, Trait
+from customer_memory.models import (
+    BlockingKey,
+    Customer,
+    Identifier,
+    MatchCandidate,
+    MatchProfile,
+    Merge,
+    SuppressedIdentifier,
+    Trait,
+)
 from interactions.models import Case, Handover, Interaction, Promise
 
 logger = logging.getLogger(__name__)
@@ -49,6 +58,10 @@ PERSONAL_DATA: dict[str, Callable[[list], QuerySet]] = {
     "interactions": lambda ids: Interaction.objects.filter(customer_id__in=ids),
     "cases": lambda ids: Case.objects.filter(customer_id__in=ids),
     "identifiers": lambda ids: Identifier.objects.filter(customer_id__in=ids),
+    # The identity engine's derived evidence and its review proposals.
+    "match_candidates": lambda ids: MatchCandidate.objects.filter(Q(customer_id__in=ids) | Q(other_id__in=ids)),
+    "match_profiles": lambda ids: MatchProfile.objects.filter(customer_id__in=ids),
+    "blocking_keys": lambda ids: BlockingKey.objects.filter(customer_id__in=ids),
     "customers": lambda ids: Customer.objects.filter(pk__in=ids),
 }
 

@@ -274,3 +274,51 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "api.schema.add_error_responses",
 ]
+
+# --- Identity resolution (issue 7): rules and thresholds of customer_memory/identity/
+# Dots and +tags of the big mailbox providers (gmail, outlook, …) ignored when matching emails.
+IDENTITY_EMAIL_PROVIDER_RULES = env_bool("IDENTITY_EMAIL_PROVIDER_RULES", default=False)
+# Fellegi–Sunter parameters (m/u per comparison level, prior) as JSON; default: the calibrated file shipped.
+IDENTITY_MATCH_PARAMETERS = env.str(
+    "IDENTITY_MATCH_PARAMETERS", default=str(BASE_DIR / "customer_memory" / "identity" / "parameters.json")
+)
+
+
+def env_probability(name: str, *, default: float) -> float:
+    try:
+        value = env.float(name, default=default)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number between 0 and 1, not {env.str(name)!r}") from None
+    if not 0 < value < 1:
+        raise ImproperlyConfigured(f"{name} must be between 0 and 1 (exclusive), not {value}")
+    return value
+
+
+# Match probability at or above which weak evidence merges two customers, and the review band below it.
+IDENTITY_AUTO_MERGE_THRESHOLD = env_probability("IDENTITY_AUTO_MERGE_THRESHOLD", default=0.99)
+IDENTITY_REVIEW_THRESHOLD = env_probability("IDENTITY_REVIEW_THRESHOLD", default=0.5)
+if IDENTITY_REVIEW_THRESHOLD > IDENTITY_AUTO_MERGE_THRESHOLD:
+    raise ImproperlyConfigured("IDENTITY_REVIEW_THRESHOLD must not be above IDENTITY_AUTO_MERGE_THRESHOLD")
+# Most customers one blocking key may bring to scoring: keeps the cost of a link flat as customers grow.
+IDENTITY_BLOCK_LIMIT = env_int("IDENTITY_BLOCK_LIMIT", default=50)
+# Deterministic rules per identifier kind (data, read by customer_memory/identity/rules.py):
+# - priority: which identifier decides the customer when an event's identifiers point at several;
+# - joins: whether two customers sharing it in one event are one person: "always", "verified" (only when the
+#   event vouches for it) or "never" (the pair goes to the review queue instead);
+# - limit: most distinct values one customer may hold; a merge or link past it goes to review (merge protection).
+IDENTITY_RULES = {
+    "account": {"priority": 100, "joins": "always", "limit": 1},
+    "user_id": {"priority": 90, "joins": "always", "limit": 1},
+    "email": {"priority": 70, "joins": "verified", "limit": None},
+    "phone": {"priority": 60, "joins": "verified", "limit": None},
+    "handle": {"priority": 40, "joins": "verified", "limit": None},
+    "anonymous_id": {"priority": 10, "joins": "always", "limit": None},
+}
+# Weak evidence auto-merges only when, whatever the score, one of these alternatives holds: each is a list of
+# groups, and every group needs a field agreeing (exactly or closely). A shared surname and city, or a shared
+# household address, is never enough: the first alternative wants the given name and more, the second (for
+# sources that garble or omit given names) the surname, the date of birth and the address or a contact point.
+IDENTITY_AUTO_MERGE_REQUIRES = [
+    [["given"], ["surname", "dob", "email", "phone"], ["dob", "email", "phone", "street", "postcode"]],
+    [["surname"], ["dob"], ["street", "postcode", "city", "email", "phone"]],
+]

@@ -250,8 +250,10 @@ def test_a_warm_card_read_costs_only_the_token_check_and_the_access_log(desk, in
         card = desk.get(CARD, {"phone": MILES_PHONE_E164}).json()
 
     assert card["known"] is True
-    tables = [q["sql"].split(" FROM " if q["sql"].startswith("SELECT") else " INTO ")[1].split()[0]
-              for q in warm.captured_queries]
+    tables = [
+        q["sql"].split(" FROM " if q["sql"].startswith("SELECT") else " INTO ")[1].split()[0]
+        for q in warm.captured_queries
+    ]
     assert tables == ['"api_apiclient"', '"api_accesslog"']
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customer_memory', '0001_initial'),
+        ('customer_memory', '0002_identity_resolution'),
     ]
 
     operations = [
