@@ -14,7 +14,8 @@ class ApiClient(models.Model):
     """A system allowed to call the API (an agent desktop, a chatbot, a channel webhook), with its scopes.
 
     Created by `manage.py create_api_client`; only the SHA-256 of its token is stored, so a leaked database
-    does not leak tokens. Deactivate to revoke.
+    does not leak tokens. Deactivate to revoke. Channel webhooks store what their sender needs: the source
+    name their events are filed under, and the Twilio auth token their signatures are checked with.
     """
 
     name = models.CharField(max_length=100, unique=True)
@@ -22,6 +23,15 @@ class ApiClient(models.Model):
     token_prefix = models.CharField(max_length=8, editable=False, help_text="First characters, to recognise a token.")
     scopes = models.JSONField(default=list)
     is_active = models.BooleanField(default=True)
+    source = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Source name of the events it sends to channel endpoints; default: its name.",
+    )
+    # Twilio signs with the account's auth token itself, so it is kept as is (a digest cannot verify an HMAC).
+    twilio_auth_token = models.CharField(
+        max_length=128, blank=True, help_text="When set, Twilio callbacks must carry a valid X-Twilio-Signature."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -33,6 +43,11 @@ class ApiClient(models.Model):
     # DRF treats the authenticated client as request.user.
     is_authenticated = True
     is_anonymous = False
+
+    @property
+    def ingest_source(self) -> str:
+        """The source name the events it sends through channel endpoints are filed under."""
+        return self.source or self.name
 
     def has_scope(self, scope: str) -> bool:
         return Scope.ALL in self.scopes or scope in self.scopes

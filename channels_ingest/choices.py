@@ -14,3 +14,9 @@ class RawEventFormat(models.TextChoices):
     """Wire formats the inbox accepts; each has a normalizer in channels_ingest.normalizers."""
 
     CANONICAL = "canonical", "Canonical event"
+    SEGMENT = "segment", "Segment tracking spec message"
+    TWILIO = "twilio", "Twilio voice status callback"
+    CONNECT = "connect", "Amazon Connect contact trace record"
+    EMAIL = "email", "Raw RFC 5322 / MIME email"
+    EMAIL_INBOUND = "email_inbound", "Inbound-parse webhook email"
+    CHAT = "chat", "Chat transcript or message"

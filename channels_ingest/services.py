@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from channels_ingest.choices import RawEventFormat, RawEventStatus
 from channels_ingest.models import RawEvent
-from channels_ingest.normalizers import NormalizationError, NormalizedEvent, normalize_payload
+from channels_ingest.normalizers import Delivery, NormalizationError, NormalizedEvent, delivery_key, normalize_payload
 from customer_memory.services import customer_link
 from interactions.services import interaction_record
 
@@ -98,6 +98,26 @@ def canonical_events_accept(*, payloads: list) -> list[AcceptedEvent]:
     return raw_event_accept(events=incoming)
 
 
+def channel_events_accept(*, source: str, format: str, payloads: list) -> list[AcceptedEvent]:
+    """Accept deliveries of a channel format (Segment messages, Twilio callbacks, emails, …) all or nothing.
+
+    Only what the inbox needs is checked here (the payload's shape and the key a resend is recognised by):
+    a channel system cannot fix its payload, so anything else is stored and normalized by a worker, and a
+    payload that then fails is kept as a failed event to fix and reprocess, not lost.
+    """
+    errors, incoming = [], []
+    for index, payload in enumerate(payloads):
+        try:
+            key = delivery_key(format, payload)
+        except NormalizationError as exc:
+            errors.append({"index": index, "error": str(exc)})
+        else:
+            incoming.append(IncomingEvent(source, key, format, payload))
+    if errors:
+        raise RejectedEvents(errors)
+    return raw_event_accept(events=incoming)
+
+
 def _ids_by_key(keys: set[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
     by_source = {}
     for source, external_id in keys:
@@ -143,7 +163,8 @@ def raw_event_normalize(*, raw_event_id) -> NormalizedEvent | None:
         return None
     raw_event = RawEvent.objects.get(id=raw_event_id)
     try:
-        normalized = normalize_payload(raw_event.format, raw_event.payload)
+        delivery = Delivery(source=raw_event.source, received_at=raw_event.received_at)
+        normalized = normalize_payload(raw_event.format, raw_event.payload, delivery)
     # A normalizer is a pure function of the payload: running it again gives the same error, so the event
     # is parked as failed (visible, reprocessable) instead of retried. A crash is a bug to fix.
     except NormalizationError as exc:
@@ -191,7 +212,12 @@ def raw_event_link(*, raw_event_id):
                 observed_at=event.occurred_at,
                 raw_event=raw_event,
             )
-            interaction = interaction_record(customer=link.customer, event=event, raw_event=raw_event)
+            # Identity-only events (Segment identify, alias, group) change who the customer is, not the timeline.
+            interaction = (
+                interaction_record(customer=link.customer, event=event, raw_event=raw_event)
+                if event.on_timeline
+                else None
+            )
             raw_event.status = RawEventStatus.PROCESSED
             raw_event.error = ""
             raw_event.customer = link.customer

@@ -4,7 +4,7 @@ from django.utils.html import format_html, format_html_join
 from customer_memory.choices import IdentifierKind
 from customer_memory.identifiers import InvalidIdentifier, normalize_identifier
 from customer_memory.models import Customer, Identifier, Merge, Trait
-from interactions.models import Interaction
+from interactions.models import Case, Interaction, Promise
 
 
 class IdentifierInline(admin.TabularInline):
@@ -32,6 +32,47 @@ class TraitInline(admin.TabularInline):
         return False
 
 
+class CaseInline(admin.TabularInline):
+    model = Case
+    extra = 0
+    fields = ["title", "status", "channel", "opened_at", "last_activity_at"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+    ordering = ["-last_activity_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class PromiseInline(admin.TabularInline):
+    model = Promise
+    extra = 0
+    fields = ["kind", "status", "due_at", "owner", "channel", "case", "kept_at"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class MergeInline(admin.TabularInline):
+    """Customers merged into this one, with the reason and evidence (undo from the merge's own page)."""
+
+    model = Merge
+    fk_name = "survivor"
+    verbose_name_plural = "merges into this customer"
+    extra = 0
+    fields = ["created_at", "merged", "reason", "evidence", "undone_at"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ["__str__", "identifier_list", "customer_since", "first_seen_at", "last_seen_at", "merged_into"]
@@ -50,7 +91,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "created_at",
         "recent_timeline",
     ]
-    inlines = [IdentifierInline, TraitInline]
+    inlines = [IdentifierInline, TraitInline, CaseInline, PromiseInline, MergeInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("identifiers")

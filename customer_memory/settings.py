@@ -161,6 +161,17 @@ INGEST_MAX_BATCH = env_int("INGEST_MAX_BATCH", default=1000)
 INGEST_MAX_CLOCK_SKEW = timedelta(seconds=env_int("INGEST_MAX_CLOCK_SKEW", default=24 * 3600))
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 
+# --- Channel adapters (Segment, Twilio, Amazon Connect, email, chat).
+# Largest body the email routes accept, in bytes; every other route keeps DATA_UPLOAD_MAX_MEMORY_SIZE.
+EMAIL_INGEST_MAX_BYTES = env_int("EMAIL_INGEST_MAX_BYTES", default=40 * 1024 * 1024)
+# The company's own mail domains: their addresses are never taken for a customer's, and mail from them is ours.
+EMAIL_COMPANY_DOMAINS = [
+    d.strip().lower().lstrip("@") for d in env.list("EMAIL_COMPANY_DOMAINS", default=[]) if d.strip()
+]
+# The public URL Twilio calls (https://memory.example.com) when a proxy in front changes scheme or host:
+# Twilio signs the URL it used. Empty: the request's own URL.
+TWILIO_WEBHOOK_BASE_URL = env.str("TWILIO_WEBHOOK_BASE_URL", default="")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasScope"],
@@ -206,3 +217,17 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=0)
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- The complete card, promises and the desk (issue 4).
+# A last contact this recent on another channel makes the card's continuation line (the channel switch).
+CARD_CONTINUATION_WINDOW = timedelta(hours=env_int("CARD_CONTINUATION_HOURS", default=24))
+# How long card facts stay in the cache; any change to the customer invalidates them before that.
+CARD_CACHE_TIMEOUT = env_int("CARD_CACHE_TIMEOUT", default=24 * 3600)
+# How often Celery beat marks promises past their due time as overdue, in seconds.
+CELERY_BEAT_SCHEDULE["mark-overdue-promises"] = {
+    "task": "interactions.tasks.mark_overdue_promises_task",
+    "schedule": timedelta(seconds=env_int("PROMISE_OVERDUE_INTERVAL", default=60)),
+}
+# The desk's and the admin's static files are served by WhiteNoise straight from the apps, so a deployment
+# (or `make test`'s gunicorn) needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True

@@ -24,3 +24,20 @@ class CaseStatus(models.TextChoices):
     def active(cls):
         """Statuses of a case that still needs something from us."""
         return [cls.OPEN, cls.PENDING]
+
+
+class PromiseKind(models.TextChoices):
+    CALLBACK = "callback", "Callback"
+    FOLLOW_UP = "follow_up", "Follow-up"
+
+
+class PromiseStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    OVERDUE = "overdue", "Overdue"
+    KEPT = "kept", "Kept"
+    CANCELLED = "cancelled", "Cancelled"
+
+    @classmethod
+    def outstanding(cls):
+        """Statuses of a promise still owed to the customer."""
+        return [cls.OPEN, cls.OVERDUE]

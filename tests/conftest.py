@@ -5,6 +5,16 @@ from api.services import api_client_create
 from channels_ingest.services import canonical_events_accept
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: cached cards must not outlive the test database they came from."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def _client_with(scopes):
     _, token = api_client_create(name="-".join(scopes), scopes=scopes)
     client = APIClient()
@@ -16,6 +26,12 @@ def _client_with(scopes):
 def desk(db):
     """The agent desktop: reads cards and timelines."""
     return _client_with(["card:read", "timeline:read"])
+
+
+@pytest.fixture
+def team_desk(db):
+    """An agent desktop that also writes: agents, handovers and promises."""
+    return _client_with(["card:read", "timeline:read", "agents:write"])
 
 
 @pytest.fixture
@@ -75,3 +91,23 @@ def failed_event(db):
     event.refresh_from_db()
     assert event.status == "failed", event.error
     return event
+
+
+@pytest.fixture
+def channel(db, django_capture_on_commit_callbacks):
+    """A channel system posting to the channel endpoints with its token as basic auth (as Segment SDKs,
+    Twilio and inbound-mail webhooks do), with the normalize and link tasks run eagerly after each request.
+    Its API client is `channel.api_client` (name "website": the source its events are filed under)."""
+    from tests.channels import basic_auth
+
+    api_client, token = api_client_create(name="website", scopes=["ingest"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=basic_auth(token))
+    client.api_client, client.token = api_client, token
+
+    def post(path, data=None, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return APIClient.post(client, path, data, **kwargs)
+
+    client.post = post
+    return client

@@ -8,6 +8,9 @@
 - helpdesk: a channel system allowed only to send events.
 - revoked_helpdesk: a channel system whose client was deactivated; stranger: a made-up token.
 - anonymous: a caller with no token at all.
+- team_desk: an agent desktop that also writes agents, handovers and promises.
+- agents: priya (first-line chat, seen in miles's chat events as ag-5) and dave (card payments expert,
+  eight years with us, speaks English and Spanish), who takes miles's case over.
 (The API clients are fixtures in tests/conftest.py.)
 """
 
@@ -175,3 +178,35 @@ def olivia_legacy_call(external_id="legacy-1", occurred_at="2026-11-20T15:00:00Z
         "customer": {"phone": OLIVIA_PHONE_UK_NATIONAL, "name": "Olivia Hart"},
         "summary": "Asked about branch opening hours",
     }
+
+
+# --- Agents: profiles as the agents API takes them.
+
+
+def priya_profile(**overrides):
+    profile = {
+        "source": "helpdesk",
+        "external_id": "ag-5",
+        "name": "Priya",
+        "started_at": "2024-02-01",
+        "expertise": ["chat support"],
+        "languages": ["en", "hi"],
+        "personal_line": "Runs the office book club.",
+    }
+    profile.update(overrides)
+    return profile
+
+
+def dave_profile(**overrides):
+    profile = {
+        "source": "directory",
+        "external_id": "dave",
+        "name": "Dave",
+        "photo_url": "https://cdn.example.com/agents/dave.jpg",
+        "started_at": "2018-03-01",
+        "expertise": ["card payments", "billing"],
+        "languages": ["en", "es"],
+        "personal_line": "Restores old bicycles at the weekend.",
+    }
+    profile.update(overrides)
+    return profile

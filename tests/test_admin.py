@@ -114,3 +114,43 @@ def test_reprocessing_an_unfixed_event_fails_it_again_with_its_error(
     assert failed_event.status == "failed"
     assert failed_event.error.startswith("customer.phone:")
     assert not Customer.objects.exists()
+
+
+def test_the_customer_page_shows_cases_promises_and_merges(admin_client, ingest):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from interactions.services import promise_create
+    from tests.personas import miles_account_update, miles_app_login, miles_shop_order
+
+    ingest(miles_app_login(), miles_shop_order(), miles_chat())
+    ingest(miles_account_update())  # merges the shop's customer into the app's
+    miles = Customer.objects.get(merged_into__isnull=True)
+    promise_create(customer=miles, kind="callback", due_at=timezone.now() + timedelta(hours=1))
+
+    page = admin_client.get(reverse("admin:customer_memory_customer_change", args=[miles.pk])).content.decode()
+
+    assert "Card payment failed" in page  # the case
+    assert "Callback" in page  # the promise
+    assert "Merges into this customer" in page and "One event carried identifiers of both customers" in page
+
+
+def test_supervisors_list_overdue_promises(admin_client, ingest):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from interactions.models import Promise
+    from interactions.services import promise_create
+
+    ingest(miles_chat())
+    miles = Customer.objects.get()
+    late = promise_create(customer=miles, kind="callback", due_at=timezone.now() + timedelta(hours=1))
+    promise_create(customer=miles, kind="follow_up", due_at=timezone.now() + timedelta(hours=1))
+    Promise.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(minutes=5))
+
+    response = admin_client.get(reverse("admin:interactions_promise_changelist"), {"overdue_now": "yes"})
+
+    assert changelist_ids(response) == {str(late.pk)}
+    assert "OVERDUE" in response.content.decode()

@@ -1,7 +1,9 @@
 """The card's shape for the OpenAPI schema. The card itself is built as plain dicts by
-customer_memory.selectors.customer_card: a serializer on the hot path costs more than the query."""
+customer_memory.card: a serializer on the hot path costs more than the query."""
 
 from rest_framework import serializers
+
+from interactions.choices import PromiseKind
 
 
 class CardIdentifierSerializer(serializers.Serializer):
@@ -51,6 +53,14 @@ class CardInteractionSerializer(serializers.Serializer):
     agent = CardAgentSerializer(allow_null=True)
 
 
+class CardContinuationSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    asked = serializers.CharField()
+    said = serializers.CharField()
+    next_step = serializers.CharField()
+    text = serializers.CharField(help_text="e.g. 'chatted with us 12 minutes ago about …; was told to call'")
+
+
 class CardLastContactSerializer(serializers.Serializer):
     channel = serializers.CharField()
     direction = serializers.CharField()
@@ -58,6 +68,58 @@ class CardLastContactSerializer(serializers.Serializer):
     ago = serializers.CharField()
     summary = serializers.CharField()
     agent = CardAgentSerializer(allow_null=True)
+    case_id = serializers.UUIDField(allow_null=True)
+    continuation = CardContinuationSerializer(
+        allow_null=True, help_text="A recent contact on another channel than the customer is on now: pick it up."
+    )
+
+
+class CardPromiseSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=PromiseKind.choices)
+    status = serializers.CharField(help_text="open or overdue (kept and cancelled promises leave the card)")
+    due_at = serializers.DateTimeField()
+    due = serializers.CharField(help_text="'in 2 hours' or '30 minutes ago'")
+    overdue = serializers.BooleanField()
+    channel = serializers.CharField(help_text="Blank: any channel.")
+    case_id = serializers.UUIDField(allow_null=True)
+    note = serializers.CharField()
+    owner = CardAgentSerializer(allow_null=True)
+
+
+class CardHandoverNoteSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    case_id = serializers.UUIDField()
+    case_title = serializers.CharField()
+    from_agent = serializers.CharField()
+    to_agent = serializers.CharField()
+    from_agent_id = serializers.UUIDField()
+    to_agent_id = serializers.UUIDField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    ago = serializers.CharField()
+
+
+class CardReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    confidence = serializers.FloatField(min_value=0, max_value=1)
+    evidence = serializers.ListField(child=serializers.CharField())
+
+
+class CardDetailSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="address, date_of_birth, product, plan, account, email, phone")
+    value = serializers.CharField()
+    source = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+    age = serializers.CharField()
+    verified = serializers.BooleanField(required=False, help_text="Identifiers only.")
+
+
+class CardExperienceSerializer(serializers.Serializer):
+    last_csat = serializers.FloatField(allow_null=True)
+    last_csat_at = serializers.DateTimeField(allow_null=True)
+    sentiment_trend = serializers.ChoiceField(choices=["improving", "declining", "steady", "unknown"])
+    data_points = serializers.IntegerField()
 
 
 class CardLookupSerializer(serializers.Serializer):
@@ -75,8 +137,8 @@ class CardSerializer(serializers.Serializer):
     recent_cases = CardCaseSerializer(many=True)
     recent_interactions = CardInteractionSerializer(many=True)
     last_contact = CardLastContactSerializer(allow_null=True)
-    promises = serializers.ListField(child=serializers.DictField())
-    handover_notes = serializers.ListField(child=serializers.DictField())
-    likely_reasons = serializers.ListField(child=serializers.DictField())
-    details_to_confirm = serializers.ListField(child=serializers.DictField())
-    experience = serializers.DictField(allow_null=True)
+    promises = CardPromiseSerializer(many=True)
+    handover_notes = CardHandoverNoteSerializer(many=True)
+    likely_reasons = CardReasonSerializer(many=True)
+    details_to_confirm = CardDetailSerializer(many=True)
+    experience = CardExperienceSerializer(allow_null=True)

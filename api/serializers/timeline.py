@@ -27,4 +27,6 @@ class InteractionSerializer(serializers.ModelSerializer):
             "source",
             "external_id",
             "attributes",
+            "automated",
+            "messages",
         ]

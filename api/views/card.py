@@ -4,15 +4,35 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.renderers import JSON_OR_TEXT, wants_text
 from api.scopes import Scope
 from api.serializers.card import CardSerializer
-from customer_memory.selectors import (
-    LOOKUP_PARAMETERS,
-    customer_by_id,
-    customer_by_identifier,
-    customer_card,
-    empty_card,
-)
+from customer_memory.card import card_text
+from customer_memory.card_cache import card_for_customer_id, card_for_identifiers
+from customer_memory.selectors import LOOKUP_PARAMETERS
+from interactions.choices import Channel
+
+CARD_PARAMETERS = [
+    OpenApiParameter(
+        "channel",
+        OpenApiTypes.STR,
+        enum=Channel.values,
+        description="The channel the customer is on now (default: guessed from the lookup, e.g. phone → voice). "
+        "A recent last contact on another channel adds the continuation of the channel switch.",
+    ),
+    OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "text"], description="text: the card as sentences"),
+]
+
+
+def _channel(request) -> str | None:
+    channel = request.query_params.get("channel") or None
+    if channel and channel not in Channel.values:
+        raise ValidationError({"channel": [f"{channel!r} is not a channel (one of {', '.join(Channel.values)})"]})
+    return channel
+
+
+def _answer(request, card: dict) -> Response:
+    return Response(card_text(card) if wants_text(request) else card)
 
 
 class CardByIdentifierApi(APIView):
@@ -22,34 +42,36 @@ class CardByIdentifierApi(APIView):
     """
 
     required_scope = Scope.CARD_READ
+    renderer_classes = JSON_OR_TEXT
 
     @extend_schema(
         parameters=[
             OpenApiParameter(name, OpenApiTypes.STR, description=f"{kind.label}")
             for name, kind in LOOKUP_PARAMETERS.items()
-        ],
+        ]
+        + CARD_PARAMETERS,
         responses=CardSerializer,
     )
     def get(self, request):
-        given = [(name, request.query_params[name]) for name in LOOKUP_PARAMETERS if request.query_params.get(name)]
+        given = [
+            (kind, request.query_params[name])
+            for name, kind in LOOKUP_PARAMETERS.items()
+            if request.query_params.get(name)
+        ]
         if not given:
             raise ValidationError({"detail": f"give one identifier to look up: {', '.join(LOOKUP_PARAMETERS)}"})
-        for name, value in given:
-            customer = customer_by_identifier(LOOKUP_PARAMETERS[name], value)
-            if customer:
-                return Response(customer_card(customer, lookup={"kind": LOOKUP_PARAMETERS[name].value, "value": value}))
-        name, value = given[0]
-        return Response(empty_card({"kind": LOOKUP_PARAMETERS[name].value, "value": value}))
+        return _answer(request, card_for_identifiers(given, channel=_channel(request)))
 
 
 class CustomerCardApi(APIView):
     """The context card of a customer by id; a merged-away id answers with the survivor's card."""
 
     required_scope = Scope.CARD_READ
+    renderer_classes = JSON_OR_TEXT
 
-    @extend_schema(responses=CardSerializer)
+    @extend_schema(parameters=CARD_PARAMETERS, responses=CardSerializer)
     def get(self, request, customer_id):
-        customer = customer_by_id(customer_id)
-        if customer is None:
+        card = card_for_customer_id(customer_id, channel=_channel(request))
+        if card is None:
             raise NotFound(f"no customer with id {customer_id}")
-        return Response(customer_card(customer))
+        return _answer(request, card)

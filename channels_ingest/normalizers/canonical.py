@@ -24,7 +24,8 @@ TRAIT_KEYS = ("name", "first_name", "last_name", "preferred_name", "language", "
 MAX_TEXT = 10_000
 
 
-def normalize(payload) -> NormalizedEvent:
+def normalize(payload, delivery=None) -> NormalizedEvent:
+    """The payload names its own source and time: `delivery` is not needed."""
     if not isinstance(payload, dict):
         raise NormalizationError(f"an event must be a JSON object, not {type(payload).__name__}")
     customer = payload.get("customer")

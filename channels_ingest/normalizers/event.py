@@ -15,6 +15,16 @@ class NormalizationError(ValueError):
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """What the inbox knows of a delivery besides its payload: who sent it (the ingest source name) and
+    when it arrived. Formats whose payload does not name its source or time read them from here, so that
+    normalizing a stored event again gives the same result."""
+
+    source: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
 class CaseRef:
     external_id: str
     title: str = ""
@@ -29,6 +39,10 @@ class AgentRef:
 
 @dataclass
 class NormalizedEvent:
+    """One delivery, normalized. `external_id` is the interaction's key: several deliveries (a call's status
+    callbacks, a conversation's messages) can carry the same one and update one interaction, where the
+    content of the highest `revision` wins and `messages` accumulate, merged by their id."""
+
     source: str
     external_id: str
     channel: str
@@ -41,6 +55,17 @@ class NormalizedEvent:
     case: CaseRef | None = None
     agent: AgentRef | None = None
     attributes: dict = field(default_factory=dict)
+    # Ordering of deliveries about one interaction (a sequence number, a last-update time in ms).
+    revision: int = 0
+    # Auto-replies, bounces, delivery reports: on the timeline, but not a contact by the customer.
+    automated: bool = False
+    # False for events that only state who someone is (Segment identify, alias, group): no interaction.
+    on_timeline: bool = True
+    # Conversation turns: {"id", "at" (ISO 8601), "author" (customer, agent, bot, system), "name", "text"}.
+    messages: list[dict] = field(default_factory=list)
+    # External ids of the interactions this one answers (an email's In-Reply-To and References): it joins
+    # their case when one of them is already on record.
+    replies_to: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -219,6 +220,7 @@ def test_a_merged_away_id_answers_with_the_survivors_card(desk, ingest):
 
 def test_the_card_costs_the_same_queries_for_a_long_history(desk, ingest):
     ingest(miles_chat())
+    cache.clear()  # compare cold reads: nothing cached
     with CaptureQueriesContext(connection) as short:
         desk.get(CARD, {"phone": MILES_PHONE_E164})
     ingest(
@@ -231,12 +233,24 @@ def test_the_card_costs_the_same_queries_for_a_long_history(desk, ingest):
             for n in range(10)
         )
     )
+    cache.clear()
     with CaptureQueriesContext(connection) as long:
         card = desk.get(CARD, {"phone": MILES_PHONE_E164}).json()
 
     assert len(card["recent_interactions"]) == 5
     assert len(card["open_cases"]) == 6
     assert len(long) == len(short)
+
+
+def test_a_warm_card_read_costs_only_the_token_check(desk, ingest):
+    ingest(miles_chat())
+    desk.get(CARD, {"phone": MILES_PHONE_E164})  # warms the cache
+
+    with CaptureQueriesContext(connection) as warm:
+        card = desk.get(CARD, {"phone": MILES_PHONE_E164}).json()
+
+    assert card["known"] is True
+    assert [q["sql"].split(" FROM ")[1].split()[0] for q in warm.captured_queries] == ['"api_apiclient"']
 
 
 # --- Who may read
@@ -313,3 +327,52 @@ def test_an_unknown_api_path_is_a_json_404(desk):
     response = desk.get("/api/v1/no-such-thing")
     assert response.status_code == 404
     assert response.json()["detail"] == "no such endpoint: /api/v1/no-such-thing"
+
+
+# --- As text, for bots
+
+
+def test_the_card_as_text_for_a_chatbot(desk, ingest):
+    ingest(miles_chat())
+
+    response = desk.get(CARD, {"phone": MILES_PHONE_E164, "format": "text"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    text = response.content.decode()
+    assert text.startswith("Miles Reed, customer for ")
+    assert "Suggested greeting: Welcome back, Miles" in text
+    assert "Open case: “Card payment failed”" in text
+
+
+def test_an_unknown_caller_as_text_is_a_sentence_not_an_error(desk):
+    response = desk.get(CARD, {"phone": UNKNOWN_PHONE, "format": "text"})
+
+    assert response.status_code == 200
+    assert response.content.decode().startswith("Unknown caller. No customer holds phone ")
+
+
+def test_a_customer_card_by_id_as_text(desk, ingest):
+    ingest(miles_chat())
+    customer = customer_of("helpdesk", "chat-1")
+
+    response = desk.get(f"/api/v1/customers/{customer.id}/card", {"format": "text"})
+
+    assert response.status_code == 200 and "Miles Reed" in response.content.decode()
+
+
+def test_an_error_as_text_is_one_line(desk):
+    response = desk.get(f"/api/v1/customers/{uuid.uuid4()}/card", {"format": "text"})
+
+    assert response.status_code == 404
+    assert response.content.decode().startswith("no customer with id ")
+
+
+def test_the_channel_the_customer_is_on_decides_the_continuation(desk, ingest):
+    ingest(miles_chat())  # a chat that asked him to call
+
+    on_chat = desk.get(CARD, {"phone": MILES_PHONE_E164, "channel": "chat"})
+    bad = desk.get(CARD, {"phone": MILES_PHONE_E164, "channel": "pigeon"})
+
+    assert on_chat.json()["last_contact"]["continuation"] is None
+    assert bad.status_code == 400 and bad.json()["detail"].startswith("channel: 'pigeon' is not a channel")

@@ -13,6 +13,12 @@ CONTRACT_PATHS = {
     "/api/v1/card": {"get"},
     "/api/v1/customers/{customer_id}/card": {"get"},
     "/api/v1/customers/{customer_id}/timeline": {"get"},
+    "/api/v1/customers/{customer_id}/suggested-agents": {"get"},
+    "/api/v1/agents": {"get", "post"},
+    "/api/v1/agents/{agent_id}/introduction": {"get"},
+    "/api/v1/handovers": {"post"},
+    "/api/v1/promises": {"post"},
+    "/api/v1/promises/{promise_id}": {"get", "patch"},
 }
 
 

@@ -167,3 +167,23 @@ def test_every_timeline_filter_has_a_label():
 
     assert unlabeled == []
     assert set(InteractionFilterSet.base_filters) >= {"channel", "direction", "since", "until", "case"}
+
+
+def test_the_timeline_as_text_for_a_chatbot(desk, miles):
+    response = desk.get(timeline_url(miles.id), {"format": "text", "channel": ["chat", "email"]})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response.content.decode() == (
+        "Timeline of Miles Reed, newest first (times in UTC):\n"
+        "- 2026-11-23 09:30 · chat · inbound · conversation: Card payment failed; asked to call the voice line "
+        "[agent Priya; case “Card payment failed” (open)]\n"
+        "- 2026-11-22 16:00 · email · outbound: Your new card is on its way [case “Replacement card” (resolved)]\n"
+    )
+
+
+def test_the_timeline_as_text_links_the_next_page(desk, miles):
+    text = desk.get(timeline_url(miles.id), {"format": "text", "limit": 1}).content.decode()
+
+    assert text.count("\n- ") == 1
+    assert "Older interactions: http://testserver/api/v1/customers/" in text and "cursor=" in text

@@ -178,7 +178,7 @@ def test_a_broker_outage_at_accept_does_not_fail_the_sender(
 def test_a_crashing_normalizer_parks_the_event_as_failed_with_the_crash(monkeypatch):
     from channels_ingest import normalizers
 
-    monkeypatch.setitem(normalizers.NORMALIZERS, "brittle", lambda payload: payload["missing"])
+    monkeypatch.setitem(normalizers.NORMALIZERS, "brittle", lambda payload, delivery: payload["missing"])
     raw_event_id = _stored({"any": "thing"}, format="brittle")
 
     raw_event_normalize(raw_event_id=raw_event_id)

@@ -27,6 +27,8 @@ from channels_ingest.models import RawEvent
 from channels_ingest.services import canonical_events_accept
 from customer_memory.choices import IdentifierKind
 from customer_memory.selectors import customer_by_identifier
+from interactions.models import Promise
+from interactions.services import agent_save, promise_create
 
 ADMIN_USERNAME = "admin"
 DEFAULT_ADMIN_PASSWORD = "admin"
@@ -256,6 +258,7 @@ class Command(BaseCommand):
             .annotate(count=Count("id"))
         )
         admin_line = self._admin_ensure(force=force)
+        _desk_demo_ensure()
         _, token = api_client_create(name=DEMO_CLIENT_NAME, scopes=[Scope.ALL])
         miles = customer_by_identifier(IdentifierKind.PHONE, MILES_PHONE_NATIONAL)
 
@@ -266,6 +269,7 @@ class Command(BaseCommand):
         out(f"  API:    {base}/api/v1/")
         out(f"  Docs:   {base}/api/docs/")
         out(f"  Admin:  {base}/admin/")
+        out(f"  Desk:   {base}/desk/?phone={quote(MILES_PHONE_NATIONAL, safe='')}  (log in as the admin user)")
         out(f"Admin login: {admin_line}")
         out("")
         out(
@@ -317,6 +321,54 @@ class Command(BaseCommand):
         user_model.objects.create_superuser(username=ADMIN_USERNAME, email="", password=password)
         shown = password if password == DEFAULT_ADMIN_PASSWORD else "the DEMO_ADMIN_PASSWORD you set"
         return f"{ADMIN_USERNAME} / {shown}"
+
+
+# The demo's agents as the agents API would describe them (source and external id as the events name them).
+DEMO_AGENT_PROFILES = [
+    (
+        "pbx",
+        "ag-12",
+        {
+            "name": "Dave",
+            "expertise": ["card payments", "billing"],
+            "languages": ["en", "es"],
+            "personal_line": "Restores old bicycles at the weekend.",
+            "started_at": "2018-03-01",
+        },
+    ),
+    (
+        "helpdesk",
+        "ag-5",
+        {
+            "name": "Priya",
+            "expertise": ["chat support"],
+            "languages": ["en", "hi"],
+            "personal_line": "Runs the office book club.",
+            "started_at": "2024-02-01",
+        },
+    ),
+    ("mailbox", "ag-7", {"name": "Tom", "expertise": ["invoices"], "languages": ["en"], "started_at": "2021-09-15"}),
+]
+
+
+def _desk_demo_ensure() -> None:
+    """Agent profiles, and a callback owed to Miles (only when none is outstanding), for the desk."""
+    from datetime import date
+
+    agents = {}
+    for source, external_id, profile in DEMO_AGENT_PROFILES:
+        profile = {**profile, "started_at": date.fromisoformat(profile["started_at"])}
+        agents[profile["name"]], _ = agent_save(source=source, external_id=external_id, profile=profile)
+    miles = customer_by_identifier(IdentifierKind.PHONE, MILES_PHONE_NATIONAL)
+    if miles and not Promise.objects.filter(customer=miles).outstanding().exists():
+        promise_create(
+            customer=miles,
+            owner=agents["Dave"],
+            kind="follow_up",
+            channel="email",
+            due_at=timezone.now() + timedelta(days=1),
+            note="Confirm the replacement card arrived",
+        )
 
 
 @contextmanager

@@ -1,0 +1,147 @@
+"""Request body parsers for channel endpoints, each reading at most an explicit number of bytes.
+
+DATA_UPLOAD_MAX_MEMORY_SIZE caps the JSON endpoints; channel formats have caps of their own (Segment's 32 KB
+per event and 500 KB per batch, tens of MB for raw email), so these read the stream themselves and stop one
+byte past their cap.
+"""
+
+import email.parser
+import email.policy
+import json
+import urllib.parse
+import zlib
+
+from rest_framework import status
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.parsers import BaseParser
+
+
+class BodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "body_too_large"
+
+
+def read_capped(stream, cap: int, *, too_large) -> bytes:
+    """The whole body, or `too_large(cap)` raised as soon as it is seen to exceed `cap` bytes."""
+    if stream is None:
+        return b""
+    body = stream.read(cap + 1)
+    if len(body) > cap:
+        raise too_large(cap)
+    return body
+
+
+def gunzip_capped(body: bytes, cap: int, *, too_large) -> bytes:
+    """Decompress a gzip body without ever holding more than `cap` bytes of it (a zip bomb stops at the cap)."""
+    decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        result = decompressor.decompress(body, cap + 1)
+    except zlib.error as exc:
+        raise ParseError(f"Content-Encoding gzip: the body is not gzip data ({exc})") from None
+    if len(result) > cap or decompressor.unconsumed_tail:
+        raise too_large(cap)
+    return result
+
+
+class SegmentJSONParser(BaseParser):
+    """JSON of any declared media type (analytics.js posts it as text/plain), gzip or not, within the cap
+    the view names for its path (`view.body_cap(kwargs)`), which is Segment's own limit: over it is a 400."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        context = parser_context or {}
+        view, request = context.get("view"), context.get("request")
+        cap, what = view.body_cap(context.get("kwargs") or {})
+
+        def too_large(limit):
+            return ParseError(f"request body over Segment's {limit // 1024} KB limit for {what}; nothing stored")
+
+        body = read_capped(stream, cap, too_large=too_large)
+        if request is not None and request.META.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip":
+            body = gunzip_capped(body, cap, too_large=too_large)
+        try:
+            return json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ParseError(f"the body is not JSON ({exc})") from None
+
+
+class RawBodyParser(BaseParser):
+    """The body as bytes, for formats parsed by the domain (a MIME message, a multipart form), up to the
+    view's `max_body_bytes`; over it is a 413 naming the cap."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        view = (parser_context or {}).get("view")
+        cap = view.max_body_bytes()
+
+        def too_large(limit):
+            return BodyTooLarge(f"request body larger than {limit} bytes; nothing stored")
+
+        return read_capped(stream, cap, too_large=too_large)
+
+
+class CappedFormParser(BaseParser):
+    """A webhook's form (multipart/form-data or urlencoded) of up to the view's `max_body_bytes`, parsed with
+    the standard library's email package rather than Django's, whose 5 MB field cap would refuse an inbound
+    message carrying a large raw email as one field. Returns {"fields": {name: text}, "attachments": [...]}:
+    uploaded files are listed (name, type, size), not kept."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        view = (parser_context or {}).get("view")
+        cap = view.max_body_bytes()
+
+        def too_large(limit):
+            return BodyTooLarge(f"request body larger than {limit} bytes; nothing stored")
+
+        body = read_capped(stream, cap, too_large=too_large)
+        content_type = media_type or ""
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            pairs = urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            return {"fields": {name: _text_only(value) for name, value in pairs}, "attachments": []}
+        if not content_type.startswith("multipart/form-data"):
+            raise ParseError("send the form as multipart/form-data or application/x-www-form-urlencoded")
+        head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+        if not message.is_multipart():
+            raise ParseError("multipart/form-data: no parts (is the boundary right?)")
+        raw_fields, attachments = {}, []
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            data = part.get_payload(decode=True) or b""
+            filename = part.get_filename()
+            if filename:
+                attachments.append({"name": filename, "type": part.get_content_type(), "size": len(data)})
+            elif name:
+                raw_fields[name] = (data, part.get_content_charset())
+        charsets = _charsets(raw_fields)
+        fields = {
+            name: _text_only(_decode(data, charsets.get(name) or charset or "utf-8"))
+            for name, (data, charset) in raw_fields.items()
+        }
+        return {"fields": fields, "attachments": attachments}
+
+
+def _charsets(raw_fields) -> dict:
+    """SendGrid names each field's charset in a `charsets` field: {"text": "iso-8859-1", …}."""
+    data, _ = raw_fields.get("charsets", (b"", None))
+    try:
+        charsets = json.loads(data.decode("utf-8")) if data else {}
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return charsets if isinstance(charsets, dict) else {}
+
+
+def _decode(data: bytes, charset) -> str:
+    try:
+        return data.decode(str(charset), "replace")
+    except LookupError:
+        return data.decode("utf-8", "replace")
+
+
+def _text_only(value: str) -> str:
+    # PostgreSQL text cannot hold U+0000; a stray NUL in a mail body is not worth refusing the mail for.
+    return value.replace("\x00", "\ufffd")

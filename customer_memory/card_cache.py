@@ -1,0 +1,189 @@
+"""The card cache: a customer's card facts kept in the Django cache (Redis in production), never stale.
+
+How freshness is guaranteed:
+- Each customer has a *token* (a random string) in the cache; any change to what feeds their card
+  replaces it, after the change commits (`card_changed`). Cached facts carry the token they were built
+  under and are served only while it is still the customer's token. A reader fetches the token *before*
+  reading the database, so facts built from data older than a change always carry an older token, even
+  when the reader writes them after the change committed.
+- Agents' names appear on many cards: one global agents token does the same for all of them.
+- The lookup path (identifier -> customer id) is cached too, and checked against the facts it leads to:
+  the facts list the customer's identifiers, so an identifier that moved (merge, erasure) misses.
+- Only data is cached; "12 minutes ago", overdue flags and the greeting are worded at read time.
+
+Model saves and deletes call `card_changed` through the receivers below. Writes that bypass signals
+(`QuerySet.update`, `bulk_create`) must call `card_changed(customer_ids)` themselves, after commit.
+"""
+
+import hashlib
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from customer_memory.card import card_facts, card_render, empty_card
+from customer_memory.choices import IdentifierKind
+from customer_memory.identifiers import InvalidIdentifier, normalize_identifier
+from customer_memory.models import Customer, Identifier, Trait
+from customer_memory.selectors import customer_by_id, parse_uuid
+from interactions.models import Agent, Case, Handover, Interaction, Promise
+
+_AGENTS_TOKEN = "card:agents-token"
+
+
+def _facts_key(customer_id) -> str:
+    return f"card:facts:{customer_id}"
+
+
+def _token_key(customer_id) -> str:
+    return f"card:token:{customer_id}"
+
+
+def _who_key(kind: str, value: str) -> str:
+    # Hashed: identifier values may hold characters or lengths a cache key should not.
+    return "card:who:" + hashlib.blake2b(f"{kind}:{value}".encode(), digest_size=16).hexdigest()
+
+
+def card_changed(customer_ids) -> None:
+    """Something that feeds these customers' cards changed: no card built before this call is served after.
+
+    Call it after the change commits (receivers here do it with transaction.on_commit)."""
+    ids = {str(pk) for pk in customer_ids if pk}
+    if not ids:
+        return
+    cache.set_many({_token_key(pk): uuid.uuid4().hex for pk in ids}, timeout=settings.CARD_CACHE_TIMEOUT * 2)
+    cache.delete_many([_facts_key(pk) for pk in ids])
+
+
+def agents_changed() -> None:
+    """An agent's name or profile changed: every card naming an agent is rebuilt on its next read."""
+    cache.set(_AGENTS_TOKEN, uuid.uuid4().hex, timeout=None)
+
+
+def _current_token(key: str) -> str:
+    cache.add(key, uuid.uuid4().hex, timeout=None if key == _AGENTS_TOKEN else settings.CARD_CACHE_TIMEOUT * 2)
+    return cache.get(key)
+
+
+def cached_card_facts(customer_id) -> dict | None:
+    """The card facts of a live customer, from the cache when still valid; None when there is no live
+    customer with this id (merged-away ids are resolved by the caller)."""
+    keys = [_facts_key(customer_id), _token_key(customer_id), _AGENTS_TOKEN]
+    found = cache.get_many(keys)
+    entry, token, agents_token = (found.get(key) for key in keys)
+    if entry and token and agents_token and entry["token"] == token and entry["agents_token"] == agents_token:
+        return entry["facts"]
+    token = token or _current_token(keys[1])
+    agents_token = agents_token or _current_token(_AGENTS_TOKEN)
+    customer = Customer.objects.filter(pk=customer_id, merged_into__isnull=True).first()
+    if customer is None:
+        return None
+    facts = card_facts(customer)
+    cache.set(
+        keys[0], {"token": token, "agents_token": agents_token, "facts": facts}, timeout=settings.CARD_CACHE_TIMEOUT
+    )
+    return facts
+
+
+def cached_customer_id(kind: str, value: str) -> str | None:
+    """The id of the customer holding (kind, normalized value), or None. May be stale: check it against
+    the facts it leads to (see card_for_identifier), and call `forget_identifier` when it is."""
+    key = _who_key(kind, value)
+    customer_id = cache.get(key)
+    if customer_id:
+        return customer_id
+    customer = Customer.objects.by_identifier(kind, value)
+    if customer is None:
+        return None
+    cache.set(key, str(customer.pk), timeout=settings.CARD_CACHE_TIMEOUT)
+    return str(customer.pk)
+
+
+def forget_identifier(kind: str, value: str) -> None:
+    cache.delete(_who_key(kind, value))
+
+
+# --- The card, served: what the API and the desk call.
+
+
+def card_for_identifiers(lookups: list[tuple[str, str]], *, channel: str | None = None, now=None) -> dict:
+    """The card of whoever holds the first known of these (kind, value) lookups, tried in order; the
+    empty card (echoing the first lookup) when none is known."""
+    for kind, value in lookups:
+        normalized = _lookup_value(kind, value)
+        if normalized is None:
+            continue
+        for _ in range(2):  # a cached mapping that turns out stale is dropped and looked up once more
+            customer_id = cached_customer_id(kind, normalized)
+            if customer_id is None:
+                break
+            facts = cached_card_facts(customer_id)
+            held = facts and any(
+                i["kind"] == kind and i["value"] == normalized for i in facts["customer"]["identifiers"]
+            )
+            if held:
+                return card_render(facts, lookup={"kind": str(kind), "value": value}, channel=channel, now=now)
+            forget_identifier(kind, normalized)
+    kind, value = lookups[0]
+    return empty_card({"kind": str(kind), "value": value})
+
+
+def card_for_customer_id(customer_id, *, channel: str | None = None, now=None) -> dict | None:
+    """The card of a customer by id, following merges to the survivor; None when there is no such id."""
+    pk = parse_uuid(customer_id)
+    if pk is None:
+        return None
+    facts = cached_card_facts(pk)
+    if facts is None:
+        survivor = customer_by_id(pk)  # merged away (or gone): follow the merge chain
+        facts = cached_card_facts(survivor.pk) if survivor and survivor.pk != pk else None
+    return card_render(facts, channel=channel, now=now) if facts else None
+
+
+def _lookup_value(kind: str, value: str) -> str | None:
+    if kind == IdentifierKind.PHONE and value.startswith(" "):
+        # "?phone=+14155550100" sent unencoded arrives as " 14155550100": the space was a plus.
+        value = "+" + value.lstrip()
+    try:
+        return normalize_identifier(kind, value)
+    except InvalidIdentifier:
+        return None
+
+
+# --- Receivers: every model a card reads from.
+
+
+def _after_commit(customer_id) -> None:
+    if customer_id:
+        transaction.on_commit(lambda: card_changed([customer_id]))
+
+
+@receiver([post_save, post_delete], sender=Customer)
+def _customer_saved(sender, instance, **kwargs):
+    _after_commit(instance.pk)
+    if instance.merged_into_id:
+        _after_commit(instance.merged_into_id)
+
+
+@receiver([post_save, post_delete], sender=Identifier)
+@receiver([post_save, post_delete], sender=Trait)
+@receiver([post_save, post_delete], sender=Interaction)
+@receiver([post_save, post_delete], sender=Case)
+@receiver([post_save, post_delete], sender=Promise)
+def _customer_row_saved(sender, instance, **kwargs):
+    _after_commit(instance.customer_id)
+
+
+@receiver([post_save, post_delete], sender=Handover)
+def _handover_saved(sender, instance, **kwargs):
+    _after_commit(Case.objects.filter(pk=instance.case_id).values_list("customer_id", flat=True).first())
+
+
+@receiver([post_save, post_delete], sender=Agent)
+def _agent_saved(sender, instance, created=False, **kwargs):
+    # A new agent is on no card yet: the interaction that names them invalidates its customer.
+    if not created:
+        transaction.on_commit(agents_changed)
