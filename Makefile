@@ -29,7 +29,7 @@ run: $(VENV)/.installed .env
 
 test: $(VENV)/.installed
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=1 \
-	SECRET_KEY=test-only-secret-key DEBUG=0 $(PY) -m pytest $(PYTEST_ARGS)
+	SECRET_KEY=test-only-secret-key DEBUG=0 SECURE_SSL_REDIRECT=0 $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from api.models import ApiClient
+from api.models import AccessLog, ApiClient
 
 
 @admin.register(ApiClient)
@@ -13,4 +13,24 @@ class ApiClientAdmin(admin.ModelAdmin):
     fields = ["name", "token_prefix", "scopes", "source", "twilio_auth_token", "is_active", "created_at"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(admin.ModelAdmin):
+    """Who read which customer. Read-only: entries are written by the views and removed only by an erasure."""
+
+    list_display = ["at", "action", "customer_id", "client", "user", "ip", "request_id"]
+    list_filter = ["action", "client", ("user", admin.RelatedOnlyFieldListFilter), "at"]
+    search_fields = ["customer_id", "request_id"]
+    date_hierarchy = "at"
+    list_select_related = ["client", "user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -1,9 +1,15 @@
+import logging
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
 
 
 def exception_handler(exc, context):
@@ -12,6 +18,20 @@ def exception_handler(exc, context):
         return Response(
             {"detail": f"request body larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; send smaller batches"},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, DataError):
+        # A value no column can hold or be compared with (a NUL character in a lookup, say): bad input.
+        set_rollback()
+        return Response({"detail": f"a value in the request cannot be used: {exc}"}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is unreachable (down, restarting, connections cut) or gave up on the transaction:
+        # nothing was stored, and a sender that retries later loses nothing, so say so instead of a 500.
+        logger.warning("database unavailable: %s", exc)
+        set_rollback()
+        return Response(
+            {"detail": "the database is unavailable; nothing was stored, retry later"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER)},
         )
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict | list) and "detail" not in response.data:

@@ -1,8 +1,10 @@
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.db import models
 
+from api.choices import AccessAction
 from api.scopes import Scope
 
 
@@ -58,3 +60,30 @@ class ApiClient(models.Model):
         self.token_digest = token_digest(token)
         self.token_prefix = token[:8]
         return token
+
+
+class AccessLog(models.Model):
+    """One read of one customer's data: who (an API client or a staff user), what, when, from where.
+
+    Appended by `api.access_log.record` from the views that show a customer (one INSERT per request); read
+    in the admin; never edited. Holds the customer's id, not a foreign key, so that the row of an erasure
+    outlives the customer it records, and logging never waits on a customer's row lock. Entries about a
+    customer are deleted when that customer is erased, except the erasure's own.
+    """
+
+    at = models.DateTimeField(auto_now_add=True)
+    customer_id = models.UUIDField()
+    action = models.CharField(max_length=16, choices=AccessAction.choices)
+    client = models.ForeignKey(ApiClient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer_id", "-at"], name="access_log_customer_at")]
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.customer_id} by {self.client or self.user}"

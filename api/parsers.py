@@ -2,7 +2,7 @@
 
 DATA_UPLOAD_MAX_MEMORY_SIZE caps the JSON endpoints; channel formats have caps of their own (Segment's 32 KB
 per event and 500 KB per batch, tens of MB for raw email), so these read the stream themselves and stop one
-byte past their cap.
+byte past their cap. StrictJSONParser, the default for JSON endpoints, refuses what the database cannot store.
 """
 
 import email.parser
@@ -11,9 +11,10 @@ import json
 import urllib.parse
 import zlib
 
+from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
-from rest_framework.parsers import BaseParser
+from rest_framework.parsers import BaseParser, JSONParser
 
 
 class BodyTooLarge(APIException):
@@ -145,3 +146,42 @@ def _decode(data: bytes, charset) -> str:
 def _text_only(value: str) -> str:
     # PostgreSQL text cannot hold U+0000; a stray NUL in a mail body is not worth refusing the mail for.
     return value.replace("\x00", "\ufffd")
+
+
+class StrictJSONParser(JSONParser):
+    """DRF's JSON parser, refusing what would otherwise become a 500 further in.
+
+    Nesting deeper than JSON_MAX_DEPTH (Python's parser recurses; thousands of levels exhaust the stack) and
+    strings holding lone UTF-16 surrogates ("\\ud800" is valid JSON, but not text PostgreSQL can store).
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON nested deeper than {settings.JSON_MAX_DEPTH} levels") from None
+        _check(data, settings.JSON_MAX_DEPTH)
+        return data
+
+
+def _check(value, depth_left: int, path: str = "") -> None:
+    if isinstance(value, str):
+        _check_text(value, path)
+        return
+    if not isinstance(value, dict | list):
+        return
+    if depth_left <= 0:
+        raise ParseError(f"JSON nested deeper than {settings.JSON_MAX_DEPTH} levels")
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        where = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
+        if isinstance(key, str):
+            _check_text(key, path)
+        _check(item, depth_left - 1, where)
+
+
+def _check_text(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParseError(f"{path or 'body'}: invalid Unicode (a lone surrogate escape such as \\ud800)") from None

@@ -4,10 +4,12 @@ from api.views.agents import AgentDetailApi, AgentIntroductionApi, AgentListApi,
 from api.views.card import CardByIdentifierApi, CustomerCardApi
 from api.views.events import EventIngestApi, EventLookupApi, EventStatusApi
 from api.views.handovers import HandoverCreateApi, HandoverDetailApi
+from api.views.identity import CustomerIdentityApi, MergeUndoApi
 from api.views.ingest_chat import ChatIngestApi
 from api.views.ingest_email import EmailInboundIngestApi, EmailIngestApi
 from api.views.ingest_segment import SegmentIngestApi
 from api.views.ingest_voice import ConnectVoiceIngestApi, TwilioVoiceIngestApi
+from api.views.privacy import CustomerEraseApi, CustomerExportApi
 from api.views.promises import PromiseDetailApi, PromiseListApi
 from api.views.timeline import CustomerTimelineApi
 
@@ -37,4 +39,8 @@ urlpatterns = [
     path("ingest/email", EmailIngestApi.as_view(), name="ingest-email"),
     path("ingest/email/inbound", EmailInboundIngestApi.as_view(), name="ingest-email-inbound"),
     path("ingest/chat", ChatIngestApi.as_view(), name="ingest-chat"),
+    path("customers/<str:customer_id>/export", CustomerExportApi.as_view(), name="customer-export"),
+    path("customers/<str:customer_id>", CustomerEraseApi.as_view(), name="customer-erase"),
+    path("customers/<str:customer_id>/identity", CustomerIdentityApi.as_view(), name="customer-identity"),
+    path("merges/<str:merge_id>/undo", MergeUndoApi.as_view(), name="merge-undo"),
 ]

@@ -34,7 +34,7 @@ class RawEventAdmin(admin.ModelAdmin):
     def short_error(self, raw_event):
         return raw_event.error[:120]
 
-    @admin.action(description="Reprocess the selected events (normalize and link again)")
+    @admin.action(description="Reprocess the selected events (normalize and link again; retries dead ones)")
     def reprocess(self, request, queryset):
         count = raw_event_reprocess(raw_event_ids=list(queryset.values_list("id", flat=True)))
         self.message_user(request, f"{count} event(s) queued for processing again.", messages.SUCCESS)

@@ -27,6 +27,7 @@ from django.dispatch import receiver
 from customer_memory.card import card_facts, card_render, empty_card
 from customer_memory.choices import IdentifierKind
 from customer_memory.identifiers import InvalidIdentifier, normalize_identifier
+from customer_memory.identity.normalize import identifier_match_key
 from customer_memory.models import Customer, Identifier, Trait
 from customer_memory.selectors import customer_by_id, parse_uuid
 from interactions.models import Agent, Case, Handover, Interaction, Promise
@@ -56,6 +57,14 @@ def card_changed(customer_ids) -> None:
         return
     cache.set_many({_token_key(pk): uuid.uuid4().hex for pk in ids}, timeout=settings.CARD_CACHE_TIMEOUT * 2)
     cache.delete_many([_facts_key(pk) for pk in ids])
+
+
+def card_forget(customer_ids, identifiers) -> None:
+    """Erasure: drop every entry about these customers (facts, tokens, and the (kind, value) identifier →
+    customer mappings) instead of rotating tokens, which are keyed by the customer's id. Call it after commit."""
+    ids = {str(pk) for pk in customer_ids if pk}
+    keys = [_facts_key(pk) for pk in ids] + [_token_key(pk) for pk in ids]
+    cache.delete_many(keys + [_who_key(kind, value) for kind, value in identifiers])
 
 
 def agents_changed() -> None:
@@ -121,8 +130,11 @@ def card_for_identifiers(lookups: list[tuple[str, str]], *, channel: str | None 
             if customer_id is None:
                 break
             facts = cached_card_facts(customer_id)
+            # Compared by match key: a caller's national variant (Mexico's +52 1, say) finds the stored form.
+            wanted = identifier_match_key(kind, normalized)
             held = facts and any(
-                i["kind"] == kind and i["value"] == normalized for i in facts["customer"]["identifiers"]
+                i["kind"] == kind and identifier_match_key(kind, i["value"]) == wanted
+                for i in facts["customer"]["identifiers"]
             )
             if held:
                 return card_render(facts, lookup={"kind": str(kind), "value": value}, channel=channel, now=now)

@@ -14,4 +14,12 @@ class IdentifierKind(models.TextChoices):
 
 class MergeReason(models.TextChoices):
     SHARED_IDENTIFIER = "shared_identifier", "One event carried identifiers of both customers"
+    PROBABILISTIC = "probabilistic", "Weak evidence scored above the auto-merge threshold"
+    REVIEW = "review", "Accepted by an analyst from the review queue"
     ANALYST = "analyst", "Merged by an analyst"
+
+
+class CandidateStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for review"
+    ACCEPTED = "accepted", "Accepted (merged)"
+    REJECTED = "rejected", "Rejected (never proposed again)"

@@ -32,6 +32,10 @@ def normalize_phone(value: str, *, region: str | None = None) -> str:
         number = phonenumbers.parse(text, region or settings.PHONE_DEFAULT_REGION)
     except phonenumbers.NumberParseException as exc:
         raise InvalidIdentifier(f"{text!r} is not a phone number ({exc})") from None
+    national = str(number.national_number)
+    if number.country_code == 52 and len(national) == 11 and national.startswith("1"):
+        # Mexico's mobile prefix "+52 1", retired in 2019, is still in old address books and CRMs.
+        number.national_number = int(national[1:])
     if not phonenumbers.is_possible_number(number):
         raise InvalidIdentifier(f"{text!r} is not a possible phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

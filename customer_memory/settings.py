@@ -5,6 +5,7 @@ an in-memory cache. Set DATABASE_URL / REDIS_URL (or CELERY_BROKER_URL) for Post
 workers.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -132,7 +133,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 # With acks late on Redis, a task held by a dead worker returns only after the visibility timeout;
 # keep it bounded, and let the sweeper (below) bound recovery of anything left pending.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", default=900)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", default=300)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "sweep-pending-raw-events": {
@@ -209,14 +210,19 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-# --- Production hardening, on whenever DEBUG is off.
+# --- Production hardening, on whenever DEBUG is off; `manage.py check --deploy` is clean with HTTPS
+# behind a proxy that sets X-Forwarded-Proto. Turn SECURE_SSL_REDIRECT off only for plain-HTTP test rigs.
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=True)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=0)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    # Both reach beyond this service (every subdomain; browsers' built-in lists): opt-in.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    X_FRAME_OPTIONS = "DENY"
 
 # --- The complete card, promises and the desk (issue 4).
 # A last contact this recent on another channel makes the card's continuation line (the channel switch).
@@ -231,3 +237,88 @@ CELERY_BEAT_SCHEDULE["mark-overdue-promises"] = {
 # The desk's and the admin's static files are served by WhiteNoise straight from the apps, so a deployment
 # (or `make test`'s gunicorn) needs no collectstatic step.
 WHITENOISE_USE_FINDERS = True
+
+# --- Reliability and security: throttling, bad input, personal data, the database going away.
+_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def env_rate(name: str, *, default: str) -> str:
+    rate = env.str(name, default=default).strip()
+    if not _RATE.match(rate):
+        raise ImproperlyConfigured(f"{name} must be a rate like 600/min (periods s, min, h, day), not {rate!r}")
+    return rate
+
+
+# Requests per API client and period, counted in the cache: with REDIS_URL every process shares one count.
+API_THROTTLE_RATE = env_rate("API_THROTTLE_RATE", default="1200/min")
+# Ingest endpoints count separately: a channel system's bursts must not starve its reads, nor the reverse.
+API_THROTTLE_RATE_INGEST = env_rate("API_THROTTLE_RATE_INGEST", default="6000/min")
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["api.throttling.ApiClientRateThrottle"]
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["api.parsers.StrictJSONParser"]
+# Deepest JSON nesting a request body may have (the canonical event needs 4).
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", default=32)
+# Key of the hashes suppressed identifiers are kept as; defaults to SECRET_KEY. Set it on its own, so that
+# rotating SECRET_KEY does not silently void every suppression.
+PRIVACY_HASH_KEY = env.str("PRIVACY_HASH_KEY", default="")
+# While PostgreSQL is unreachable the API answers 503 with this Retry-After (seconds) instead of a 500,
+# and gives up connecting after DATABASE_CONNECT_TIMEOUT seconds instead of hanging a worker.
+DATABASE_UNAVAILABLE_RETRY_AFTER = env_int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=10)
+if USING_POSTGRESQL:
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", default=5)
+# Most pending events one sweep re-enqueues (a Redis restart can lose a whole queue of wake-ups).
+RAW_EVENT_SWEEP_LIMIT = env_int("RAW_EVENT_SWEEP_LIMIT", default=10000)
+# The sweeper re-enqueues only while the broker's queue is shorter than this: in a longer backlog the stale
+# events are still waiting in it, and copies would only slow the workers.
+RAW_EVENT_SWEEP_MAX_BACKLOG = env_int("RAW_EVENT_SWEEP_MAX_BACKLOG", default=1000)
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "api.schema.add_error_responses",
+]
+
+# --- Identity resolution (issue 7): rules and thresholds of customer_memory/identity/
+# Dots and +tags of the big mailbox providers (gmail, outlook, …) ignored when matching emails.
+IDENTITY_EMAIL_PROVIDER_RULES = env_bool("IDENTITY_EMAIL_PROVIDER_RULES", default=False)
+# Fellegi–Sunter parameters (m/u per comparison level, prior) as JSON; default: the calibrated file shipped.
+IDENTITY_MATCH_PARAMETERS = env.str(
+    "IDENTITY_MATCH_PARAMETERS", default=str(BASE_DIR / "customer_memory" / "identity" / "parameters.json")
+)
+
+
+def env_probability(name: str, *, default: float) -> float:
+    try:
+        value = env.float(name, default=default)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number between 0 and 1, not {env.str(name)!r}") from None
+    if not 0 < value < 1:
+        raise ImproperlyConfigured(f"{name} must be between 0 and 1 (exclusive), not {value}")
+    return value
+
+
+# Match probability at or above which weak evidence merges two customers, and the review band below it.
+IDENTITY_AUTO_MERGE_THRESHOLD = env_probability("IDENTITY_AUTO_MERGE_THRESHOLD", default=0.99)
+IDENTITY_REVIEW_THRESHOLD = env_probability("IDENTITY_REVIEW_THRESHOLD", default=0.5)
+if IDENTITY_REVIEW_THRESHOLD > IDENTITY_AUTO_MERGE_THRESHOLD:
+    raise ImproperlyConfigured("IDENTITY_REVIEW_THRESHOLD must not be above IDENTITY_AUTO_MERGE_THRESHOLD")
+# Most customers one blocking key may bring to scoring: keeps the cost of a link flat as customers grow.
+IDENTITY_BLOCK_LIMIT = env_int("IDENTITY_BLOCK_LIMIT", default=50)
+# Deterministic rules per identifier kind (data, read by customer_memory/identity/rules.py):
+# - priority: which identifier decides the customer when an event's identifiers point at several;
+# - joins: whether two customers sharing it in one event are one person: "always", "verified" (only when the
+#   event vouches for it) or "never" (the pair goes to the review queue instead);
+# - limit: most distinct values one customer may hold; a merge or link past it goes to review (merge protection).
+IDENTITY_RULES = {
+    "account": {"priority": 100, "joins": "always", "limit": 1},
+    "user_id": {"priority": 90, "joins": "always", "limit": 1},
+    "email": {"priority": 70, "joins": "verified", "limit": None},
+    "phone": {"priority": 60, "joins": "verified", "limit": None},
+    "handle": {"priority": 40, "joins": "verified", "limit": None},
+    "anonymous_id": {"priority": 10, "joins": "always", "limit": None},
+}
+# Weak evidence auto-merges only when, whatever the score, one of these alternatives holds: each is a list of
+# groups, and every group needs a field agreeing (exactly or closely). A shared surname and city, or a shared
+# household address, is never enough: the first alternative wants the given name and more, the second (for
+# sources that garble or omit given names) the surname, the date of birth and the address or a contact point.
+IDENTITY_AUTO_MERGE_REQUIRES = [
+    [["given"], ["surname", "dob", "email", "phone"], ["dob", "email", "phone", "street", "postcode"]],
+    [["surname"], ["dob"], ["street", "postcode", "city", "email", "phone"]],
+]

@@ -143,14 +143,14 @@ def miles_shop_order(external_id="order-1", occurred_at="2026-11-02T10:00:00Z", 
 
 
 def miles_account_update(external_id="crm-1", occurred_at="2026-11-03T10:00:00Z", **overrides):
-    """The CRM states account and email together: the two customers above are one person."""
+    """The CRM states account and (verified) email together: the two customers above are one person."""
     event = {
         "source": "crm",
         "external_id": external_id,
         "channel": "web",
         "type": "profile",
         "occurred_at": occurred_at,
-        "customer": {"account_id": MILES_ACCOUNT, "email": MILES_EMAIL},
+        "customer": {"account_id": MILES_ACCOUNT, "email": MILES_EMAIL, "verified": ["email"]},
     }
     event.update(overrides)
     return event
@@ -210,3 +210,39 @@ def dave_profile(**overrides):
     }
     profile.update(overrides)
     return profile
+
+
+# --- Identity resolution: people seen on several channels without a shared identifier, and people who must
+# stay apart. Each event carries a one-off web id (the contract wants an identifier; it links nothing).
+
+ROSA = {
+    "first_name": "Rosa",
+    "last_name": "Díaz",
+    "date_of_birth": "1985-03-14",
+    "address": {"line1": "12 Harbour Street", "city": "Leith", "postcode": "EH6 6QW", "country": "GB"},
+}
+# grace and daniel: one household (same surname, same address), two people.
+GRACE_OKAFOR = {
+    "first_name": "Grace",
+    "last_name": "Okafor",
+    "date_of_birth": "1961-07-02",
+    "address": {"line1": "4 Mill Lane", "city": "Hull", "postcode": "HU1 2AB"},
+}
+DANIEL_OKAFOR = {
+    "first_name": "Daniel",
+    "last_name": "Okafor",
+    "date_of_birth": "1990-11-20",
+    "address": {"line1": "4 Mill Lane", "city": "Hull", "postcode": "HU1 2AB"},
+}
+
+
+def person_event(external_id, person: dict, *, anonymous_id=None, occurred_at="2026-11-20T10:00:00Z", **identifiers):
+    """A web event about `person` (a dict of traits) with its own anonymous id and any extra identifiers."""
+    return {
+        "source": "web",
+        "external_id": external_id,
+        "channel": "web",
+        "occurred_at": occurred_at,
+        "customer": {"anonymous_id": anonymous_id or f"anon-{external_id}", **person, **identifiers},
+        "summary": f"visit {external_id}",
+    }

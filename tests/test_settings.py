@@ -20,3 +20,12 @@ def test_a_number_that_is_not_one_is_a_configuration_error(monkeypatch):
     monkeypatch.setenv("SOME_COUNT", "ten")
     with pytest.raises(ImproperlyConfigured, match="SOME_COUNT must be a whole number, not 'ten'"):
         env_int("SOME_COUNT", default=5)
+
+
+@pytest.mark.parametrize("raw", ["1.5", "0", "high"])
+def test_an_identity_threshold_must_be_a_probability(monkeypatch, raw):
+    from customer_memory.settings import env_probability
+
+    monkeypatch.setenv("SOME_THRESHOLD", raw)
+    with pytest.raises(ImproperlyConfigured, match="SOME_THRESHOLD must be"):
+        env_probability("SOME_THRESHOLD", default=0.9)

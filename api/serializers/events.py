@@ -63,8 +63,13 @@ class CanonicalEventSerializer(serializers.Serializer):
 
 
 class AcceptedEventSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    id = serializers.UUIDField(allow_null=True, help_text="Null only for a suppressed event, which is not stored.")
     duplicate = serializers.BooleanField(help_text="True when this event was already stored; nothing new was.")
+    suppressed = serializers.BooleanField(
+        required=False,
+        help_text="Present and true when the event carries an identifier of an erased customer who asked not "
+        "to be recorded: it was dropped, not stored.",
+    )
 
 
 class EventStatusSerializer(serializers.ModelSerializer):

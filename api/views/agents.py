@@ -34,6 +34,10 @@ class AgentListApi(ReadOrWriteScope, generics.ListCreateAPIView):
     pagination_class = AgentCursorPagination
     queryset = Agent.objects.all()
 
+    @extend_schema(responses={201: AgentSerializer, 200: AgentSerializer})
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

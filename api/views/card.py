@@ -4,6 +4,8 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import access_log
+from api.choices import AccessAction
 from api.renderers import JSON_OR_TEXT, wants_text
 from api.scopes import Scope
 from api.serializers.card import CardSerializer
@@ -32,6 +34,8 @@ def _channel(request) -> str | None:
 
 
 def _answer(request, card: dict) -> Response:
+    if card.get("known"):
+        access_log.record(request, card["customer"]["id"], AccessAction.CARD)
     return Response(card_text(card) if wants_text(request) else card)
 
 

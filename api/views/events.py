@@ -35,7 +35,12 @@ class EventIngestApi(APIView):
             accepted = canonical_events_accept(payloads=payloads)
         except RejectedEvents as exc:
             return Response({"detail": str(exc), "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
-        data = [{"id": str(event.id), "duplicate": event.duplicate} for event in accepted]
+        data = [
+            {"id": None, "duplicate": False, "suppressed": True}
+            if event.suppressed
+            else {"id": str(event.id), "duplicate": event.duplicate}
+            for event in accepted
+        ]
         return Response(data, status=status.HTTP_202_ACCEPTED)
 
 

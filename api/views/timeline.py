@@ -4,6 +4,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
+from api import access_log
+from api.choices import AccessAction
 from api.filtersets import InteractionFilterSet
 from api.pagination import TimelineCursorPagination
 from api.renderers import JSON_OR_TEXT, wants_text
@@ -32,6 +34,7 @@ class CustomerTimelineApi(ListAPIView):
         self.customer = customer_by_id(self.kwargs["customer_id"])
         if self.customer is None:
             raise NotFound(f"no customer with id {self.kwargs['customer_id']}")
+        access_log.record(self.request, self.customer, AccessAction.TIMELINE)
         return interaction_timeline(self.customer)
 
     @extend_schema(

@@ -143,11 +143,11 @@ def _identifiers(payload: dict) -> list:
     if anonymous_id:
         found.append(fields.identifier(IdentifierKind.ANONYMOUS_ID, anonymous_id, "anonymousId"))
     if payload["type"] == "alias":
-        # previousId is whatever the user was known by before: an anonymousId or an earlier userId. Either
-        # way that identifier must lead to the same customer as the new userId.
+        # previousId is what the visitor was known by before signing in: their anonymousId (the SDKs' alias
+        # call). It is not also read as a user id: a customer holds one user id (IDENTITY_RULES), so an alias
+        # from one user id to another (a rename) is a merge for an analyst to review, not one to make here.
         previous = _id(payload.get("previousId"))
         found.append(fields.identifier(IdentifierKind.ANONYMOUS_ID, previous, "previousId"))
-        found.append(fields.identifier(IdentifierKind.USER_ID, previous, "previousId"))
     if payload["type"] == "identify":
         traits = _object(payload, "traits")
         # A web form's email or phone can be anything; an unreadable one stays a trait, not an identifier.

@@ -242,7 +242,7 @@ def test_the_card_costs_the_same_queries_for_a_long_history(desk, ingest):
     assert len(long) == len(short)
 
 
-def test_a_warm_card_read_costs_only_the_token_check(desk, ingest):
+def test_a_warm_card_read_costs_only_the_token_check_and_the_access_log(desk, ingest):
     ingest(miles_chat())
     desk.get(CARD, {"phone": MILES_PHONE_E164})  # warms the cache
 
@@ -250,7 +250,11 @@ def test_a_warm_card_read_costs_only_the_token_check(desk, ingest):
         card = desk.get(CARD, {"phone": MILES_PHONE_E164}).json()
 
     assert card["known"] is True
-    assert [q["sql"].split(" FROM ")[1].split()[0] for q in warm.captured_queries] == ['"api_apiclient"']
+    tables = [
+        q["sql"].split(" FROM " if q["sql"].startswith("SELECT") else " INTO ")[1].split()[0]
+        for q in warm.captured_queries
+    ]
+    assert tables == ['"api_apiclient"', '"api_accesslog"']
 
 
 # --- Who may read

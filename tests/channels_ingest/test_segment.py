@@ -65,13 +65,12 @@ def test_group_records_a_trait_without_a_timeline_entry():
     assert event.traits == {"group": {"id": "acct-77", "name": "Reed Household", "plan": "family"}}
 
 
-def test_alias_stitches_the_previous_id_whatever_kind_it_was_to_the_user_id():
+def test_alias_stitches_the_previous_anonymous_id_to_the_user_id():
     alias = fixture_json("segment/alias_and_identify_ugly.json")["batch"][0]
     event = normalize(alias, delivery())
     assert {(i.kind, i.value) for i in event.identifiers} == {
         ("user_id", "1001"),
         ("anonymous_id", "7e3c1d3a-5f0b-4a57-9d8e-0b1c2d3e4f50"),
-        ("user_id", "7e3c1d3a-5f0b-4a57-9d8e-0b1c2d3e4f50"),
     }
 
 

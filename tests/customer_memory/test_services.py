@@ -7,7 +7,8 @@ from django.db import connection, transaction
 
 from channels_ingest.choices import RawEventFormat, RawEventStatus
 from channels_ingest.models import RawEvent
-from channels_ingest.services import IncomingEvent, raw_event_accept, raw_event_link, raw_event_normalize
+from channels_ingest.normalizers import normalize_payload
+from channels_ingest.services import raw_event_link
 from customer_memory.identifiers import ObservedIdentifier
 from customer_memory.models import Customer, Identifier, Merge
 from customer_memory.services import customer_link
@@ -52,7 +53,7 @@ def test_a_chat_and_a_call_from_the_same_number_in_two_formats_are_one_customer(
 
 
 @pytest.mark.django_db
-def test_an_event_carrying_identifiers_of_two_customers_merges_them_and_records_why(ingest):
+def test_an_event_vouching_for_identifiers_of_two_customers_merges_them_and_records_why(ingest):
     ingest(
         miles_call(customer={"phone": "+14155550100"}),
         ada_email(customer={"email": "miles@example.com"}, summary="Mail from Miles's address"),
@@ -61,7 +62,8 @@ def test_an_event_carrying_identifiers_of_two_customers_merges_them_and_records_
     older = Customer.objects.by_identifier("phone", "+14155550100")
     younger = Customer.objects.by_identifier("email", "miles@example.com")
 
-    ingest(miles_chat(case=None))  # carries both the phone and the email
+    # Carries both the phone and the email, both verified (e.g. the customer logged in to the chat).
+    ingest(miles_chat(case=None, customer={**miles_chat()["customer"], "verified": ["phone", "email"]}))
 
     merge = Merge.objects.get()
     assert merge.survivor == older and merge.merged == younger
@@ -118,12 +120,22 @@ def test_a_late_event_does_not_reopen_a_case_closed_after_it(ingest):
 
 
 def _accept_normalized(payloads):
-    accepted = raw_event_accept(
-        events=[IncomingEvent(p["source"], p["external_id"], RawEventFormat.CANONICAL, p) for p in payloads]
+    """Store the events normalized and pending, as the normalize task leaves them for the link task.
+
+    Written directly: accept and normalize wake the next task on commit, and the test settings run tasks
+    eagerly, so going through them would link every event here, one after the other, before any thread.
+    """
+    events = RawEvent.objects.bulk_create(
+        RawEvent(
+            source=p["source"],
+            external_id=p["external_id"],
+            format=RawEventFormat.CANONICAL,
+            payload=p,
+            normalized=normalize_payload(RawEventFormat.CANONICAL, p).to_json(),
+        )
+        for p in payloads
     )
-    for event in accepted:
-        raw_event_normalize(raw_event_id=event.id)
-    return [event.id for event in accepted]
+    return [event.id for event in events]
 
 
 def _link_at_once(raw_event_ids) -> list[Exception]:
@@ -153,18 +165,18 @@ def _link_at_once(raw_event_ids) -> list[Exception]:
 def test_parallel_linkers_seeing_one_new_number_create_one_customer():
     """Eight concurrent database sessions link eight events of one new person at the same instant.
 
-    Each event carries the shared phone plus an identifier of its own, so without the identifier lock
+    Each event carries the shared phone plus a chat handle of its own, so without the identifier lock
     each session would find no owner and create a customer of its own.
     """
     assert connection.vendor == "postgresql", "the concurrency guarantee is PostgreSQL's"
     workers = 8
     payloads = [
-        miles_call(external_id=f"call-{n}", customer={"phone": "(415) 555-0199", "account_id": f"A-{n}"})
+        miles_call(external_id=f"call-{n}", customer={"phone": "(415) 555-0199", "handle": f"caller-{n}"})
         for n in range(workers)
     ]
     assert _link_at_once(_accept_normalized(payloads)) == []
     assert Customer.objects.count() == 1
-    assert Identifier.objects.filter(kind="account").count() == workers
+    assert Identifier.objects.filter(kind="handle").count() == workers
     assert Interaction.objects.count() == workers
     assert set(RawEvent.objects.values_list("status", flat=True)) == {RawEventStatus.PROCESSED}
 
@@ -179,6 +191,7 @@ def test_parallel_linkers_bridging_two_people_in_opposite_orders_end_with_one_cu
         customer = {"phone": "+14155550123", "email": "pat@example.com"} if n % 2 else {"email": "pat@example.com"}
         if n % 3 == 0:
             customer = {"phone": "+14155550123"}
+        customer["verified"] = ["phone", "email"]
         payloads.append(miles_call(external_id=f"bridge-{n}", customer=customer))
     assert _link_at_once(_accept_normalized(payloads)) == []
     assert Customer.objects.live().count() == 1
@@ -207,7 +220,10 @@ def test_a_link_racing_a_merge_of_its_customer_follows_the_merge():
         try:
             with transaction.atomic():
                 customer_link(
-                    identifiers=[phone("+14155550100"), email("miles@example.com")],
+                    identifiers=[
+                        ObservedIdentifier("phone", "+14155550100", verified=True),
+                        ObservedIdentifier("email", "miles@example.com", verified=True),
+                    ],
                     traits={},
                     source="crm",
                     observed_at=AT,

@@ -1,6 +1,7 @@
 """Real processes for the integration tests: a Celery worker on the Redis broker and a gunicorn server,
 both pointed at the test database, each run on a queue of its own so that runs never share messages."""
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -98,15 +99,16 @@ def celery_worker_process(service_env, tmp_path):
             process.wait()
 
 
-@pytest.fixture
-def live_service(service_env, tmp_path):
-    """The API served by gunicorn in its own process, as in production; yields its base URL."""
+@contextlib.contextmanager
+def live_server_process(env: dict, tmp_path: Path, *, ready_status: int = 401):
+    """gunicorn with two workers serving the API with `env`; yields its base URL once a token-less card
+    request answers `ready_status` (401 when the database is up)."""
     port = _free_port()
-    log = tmp_path / "gunicorn.log"
+    log = tmp_path / f"gunicorn-{port}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "customer_memory.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
         cwd=ROOT,
-        env=service_env,
+        env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
@@ -114,7 +116,7 @@ def live_service(service_env, tmp_path):
 
     def up():
         try:
-            return requests.get(f"{url}/api/v1/card", timeout=5).status_code == 401
+            return requests.get(f"{url}/api/v1/card", timeout=5).status_code == ready_status
         except requests.RequestException:
             return False
 
@@ -124,3 +126,10 @@ def live_service(service_env, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def live_service(service_env, tmp_path):
+    """The API served by gunicorn in its own process, as in production; yields its base URL."""
+    with live_server_process(service_env, tmp_path) as url:
+        yield url

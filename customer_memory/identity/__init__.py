@@ -1,0 +1,1 @@
+"""Identity resolution: evidence normalizers, linking rules as data, probabilistic matching."""

@@ -1,0 +1,363 @@
+"""Probabilistic matching on weak evidence, Fellegi–Sunter style.
+
+A *record* is what one event says of its person in folded forms ({"given": "robert", "dob": "1971-06-24", …});
+a *profile* is what we know of a customer, a short list of values per field. Each field of a record is
+compared with the profile's values and given a level (exact, close, …, different, or missing); each level
+carries an m probability (of seeing it for one person) and a u probability (for two different people), read
+from the parameters file (settings.IDENTITY_MATCH_PARAMETERS, estimated by `estimate_parameters`). The match
+weight is the sum of log2(m/u) over fields plus the prior's log-odds; its probability decides: auto-merge,
+review, or nothing.
+
+Blocking keys ("surname+dob", …) name the few customers worth comparing; they are stored in an indexed table.
+"""
+
+import json
+import math
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+
+from django.conf import settings
+from rapidfuzz import fuzz
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+
+from customer_memory.choices import IdentifierKind
+from customer_memory.identity.normalize import (
+    city_key,
+    dob_key,
+    given_name_key,
+    postcode_key,
+    split_full_name,
+    street_key,
+    surname_key,
+)
+
+# Each field and the names of its levels, from "different" (0) to "exact" (last).
+LEVELS = {
+    "given": ("different", "similar", "close", "exact"),
+    "surname": ("different", "similar", "close", "exact"),
+    "dob": ("different", "two typos or within a year", "one typo", "exact"),
+    "postcode": ("different", "one typo", "exact"),
+    "city": ("different", "close", "exact"),
+    "street": ("different", "close", "exact"),
+    "phone": ("different", "same last 7 digits", "exact"),
+    "email": ("different", "close", "exact"),
+}
+FIELDS = tuple(LEVELS)
+# The lowest level at which a field counts as agreeing for the auto-merge requirements (default 1).
+AGREEING_FROM = {"dob": 2}
+# Values kept per field in a profile: enough for a person's variants, bounded so comparisons stay cheap.
+PROFILE_VALUES = 6
+
+
+def record_from_event(traits: dict, identifiers) -> dict[str, str]:
+    """The weak evidence one event carries, folded; fields it does not carry are absent.
+
+    `identifiers` are (kind, match_key) pairs: a phone or an email also counts as evidence for the score."""
+    given = given_name_key(traits.get("first_name") or "")
+    surname = surname_key(traits.get("last_name") or "")
+    if traits.get("name") and not (given and surname):
+        full_given, full_surname = split_full_name(traits["name"])
+        given = given or given_name_key(full_given)
+        surname = surname or surname_key(full_surname)
+    address = traits.get("address") or {}
+    record = {
+        "given": given,
+        "surname": surname,
+        "dob": dob_key(traits.get("date_of_birth")),
+        "postcode": postcode_key(address.get("postcode")),
+        "city": city_key(address.get("city")),
+        "street": street_key(address.get("line1")),
+    }
+    for kind, match_key in identifiers:
+        if kind in (IdentifierKind.PHONE, IdentifierKind.EMAIL) and not record.get(kind):
+            record[kind] = match_key
+    return {name: value for name, value in record.items() if value}
+
+
+def has_weak_evidence(record: dict) -> bool:
+    """Whether a record says enough about a person to be matched on: a name and one more fact."""
+    return bool(record.get("given") or record.get("surname")) and len(record) >= 2
+
+
+def profile_add(profile: dict[str, list], record: dict[str, str]) -> dict[str, list]:
+    """The profile with the record's values added (newest first, PROFILE_VALUES per field at most)."""
+    merged = {name: list(values) for name, values in profile.items()}
+    for name, value in record.items():
+        values = [value] + [v for v in merged.get(name, []) if v != value]
+        merged[name] = values[:PROFILE_VALUES]
+    return merged
+
+
+def profile_union(first: dict, second: dict) -> dict:
+    merged = dict(first)
+    for name, values in second.items():
+        combined = list(dict.fromkeys(list(first.get(name, [])) + list(values)))
+        merged[name] = combined[:PROFILE_VALUES]
+    return merged
+
+
+# Pairs of fields (or prefixes of them) a customer is filed under. Several, so that typos in one or two
+# fields still leave a shared key; none as broad as a surname or a town alone.
+BLOCKING_PAIRS = (
+    ("given", "surname"),
+    ("given", "dob"),
+    ("surname", "dob"),
+    ("surname", "postcode"),
+    ("dob", "postcode"),
+    ("given", "postcode"),
+    ("dob", "city"),
+    ("surname", "city"),
+    ("given", "city"),
+)
+
+
+def blocking_keys(profile: dict[str, list]) -> set[str]:
+    """Keys under which a customer with this profile (or a record, as one-value lists) is found: pairs of
+    fields, the same pairs on three-letter prefixes of the names (typos at the end of a name), the date of
+    birth alone (a few people per date even among millions, and capped per key), phone and email."""
+    keys = set()
+    for first, second in BLOCKING_PAIRS:
+        for a in profile.get(first, [])[:3]:
+            for b in profile.get(second, [])[:3]:
+                keys.add(f"{first[:2]}{second[:2]}:{a}|{b}"[:128])
+    for given in profile.get("given", [])[:3]:
+        for surname in profile.get("surname", [])[:3]:
+            keys.add(f"gs3:{given[:3]}|{surname[:3]}")
+        for dob in profile.get("dob", [])[:3]:
+            keys.add(f"gd3:{given[:3]}|{dob[:4]}")
+    for surname in profile.get("surname", [])[:3]:
+        for dob in profile.get("dob", [])[:3]:
+            keys.add(f"sd3:{surname[:3]}|{dob[:4]}")
+    for dob in profile.get("dob", [])[:3]:
+        keys.add(f"dob:{dob}")
+    for name in ("phone", "email"):
+        for value in profile.get(name, [])[:3]:
+            keys.add(f"{name}:{value}"[:128])
+    for value in profile.get("email", [])[:3]:
+        keys.add(f"local:{value.split('@')[0]}"[:128])
+    return keys
+
+
+def as_profile(record: dict[str, str]) -> dict[str, list]:
+    return {name: [value] for name, value in record.items()}
+
+
+# --- comparison
+
+
+def _name_level(a: str, b: str) -> int:
+    if a == b:
+        return 3
+    similarity = JaroWinkler.similarity(a, b)
+    if similarity >= 0.92:
+        return 2
+    if similarity >= 0.8 or (len(a) == 1 or len(b) == 1) and a[0] == b[0]:
+        return 1
+    return 0
+
+
+def _dob_level(a: str, b: str) -> int:
+    if a == b:
+        return 3
+    ya, ma, da = a.split("-")
+    yb, mb, db = b.split("-")
+    if DamerauLevenshtein.distance(a, b) <= 1 or (ya == yb and ma == db and da == mb):
+        return 2
+    if DamerauLevenshtein.distance(a, b) <= 2 or abs((date.fromisoformat(a) - date.fromisoformat(b)).days) <= 366:
+        return 1
+    return 0
+
+
+def _postcode_level(a: str, b: str) -> int:
+    if a == b:
+        return 2
+    return 1 if DamerauLevenshtein.distance(a, b) <= 1 else 0
+
+
+def _city_level(a: str, b: str) -> int:
+    if a == b:
+        return 2
+    return 1 if JaroWinkler.similarity(a, b) >= 0.88 else 0
+
+
+def _street_level(a: str, b: str) -> int:
+    if a == b:
+        return 2
+    return 1 if fuzz.token_set_ratio(a, b) >= 80 else 0
+
+
+def _phone_level(a: str, b: str) -> int:
+    if a == b:
+        return 2
+    return 1 if a[-7:] == b[-7:] else 0
+
+
+def _email_level(a: str, b: str) -> int:
+    if a == b:
+        return 2
+    if a.split("@")[0] == b.split("@")[0] or JaroWinkler.similarity(a, b) >= 0.92:
+        return 1
+    return 0
+
+
+_COMPARE = {
+    "given": _name_level,
+    "surname": _name_level,
+    "dob": _dob_level,
+    "postcode": _postcode_level,
+    "city": _city_level,
+    "street": _street_level,
+    "phone": _phone_level,
+    "email": _email_level,
+}
+
+
+def compare(record: dict[str, str], profile: dict[str, list]) -> dict[str, int]:
+    """The level of each field both sides carry: the best agreement with any of the profile's values.
+
+    Given name and surname written the wrong way round count as close, not as two disagreements.
+    """
+    levels = {}
+    for name, value in record.items():
+        others = profile.get(name)
+        if others:
+            levels[name] = max(_COMPARE[name](value, other) for other in others)
+    given, surname = record.get("given"), record.get("surname")
+    if given and surname and levels.get("given", 3) < 2 and levels.get("surname", 3) < 2:
+        crossed = max(
+            (
+                min(_name_level(given, s), _name_level(surname, g))
+                for s in profile.get("surname", [])
+                for g in profile.get("given", [])
+            ),
+            default=0,
+        )
+        if crossed >= 2:
+            levels["given"] = levels["surname"] = 2
+    return levels
+
+
+# --- scoring
+
+
+@dataclass(frozen=True)
+class Score:
+    probability: float
+    weight: float
+    levels: dict[str, int]
+
+    def explain(self) -> dict:
+        """The levels by name, for the merge record and the review queue."""
+        return {name: LEVELS[name][level] for name, level in sorted(self.levels.items())}
+
+
+@cache
+def _parameters_from(path: str) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def parameters() -> dict:
+    """The m/u parameters in force (cached per file path)."""
+    return _parameters_from(settings.IDENTITY_MATCH_PARAMETERS)
+
+
+def score(levels: dict[str, int], params: dict | None = None) -> Score:
+    params = params or parameters()
+    prior = params["prior"]
+    weight = math.log2(prior / (1 - prior))
+    for name, level in levels.items():
+        field = params["fields"].get(name)
+        if field:
+            weight += math.log2(field["m"][level] / field["u"][level])
+    # Bounded so 2**weight cannot overflow on absurd inputs.
+    weight = max(-60.0, min(60.0, weight))
+    return Score(probability=1 / (1 + 2**-weight), weight=weight, levels=levels)
+
+
+def meets_auto_merge_requirements(levels: dict[str, int]) -> bool:
+    """Whether one alternative of settings.IDENTITY_AUTO_MERGE_REQUIRES holds: each of its groups has a field
+    that agrees (any level above "different"; for a date of birth, one typo at most)."""
+
+    def agrees(name):
+        return levels.get(name, 0) >= AGREEING_FROM.get(name, 1)
+
+    return any(
+        all(any(agrees(name) for name in group) for group in alternative)
+        for alternative in settings.IDENTITY_AUTO_MERGE_REQUIRES
+    )
+
+
+# --- calibration
+
+
+def estimate_parameters(
+    records: list[dict],
+    *,
+    random_pairs: int = 200_000,
+    max_block: int = 40,
+    max_pairs: int = 300_000,
+    iterations: int = 25,
+    seed: int = 7,
+) -> dict:
+    """Estimate m, u and the prior from unlabelled records, as Splink does: u from random pairs (almost all
+    of them different people), then m and the prior by expectation–maximisation over the blocked pairs
+    (those a link would actually score). No ground truth is read."""
+    rng = random.Random(seed)
+    smoothing = 1.0
+    profiles = [as_profile(r) for r in records]
+
+    u_counts = {name: [smoothing] * len(levels) for name, levels in LEVELS.items()}
+    for _ in range(random_pairs):
+        i, j = rng.randrange(len(records)), rng.randrange(len(records))
+        if i != j:
+            for name, level in compare(records[i], profiles[j]).items():
+                u_counts[name][level] += 1
+    u = {name: [c / sum(counts) for c in counts] for name, counts in u_counts.items()}
+
+    blocks = defaultdict(list)
+    for index, profile in enumerate(profiles):
+        for key in blocking_keys(profile):
+            blocks[key].append(index)
+    pairs = set()
+    for members in blocks.values():
+        members = members[:max_block]
+        for x in range(len(members)):
+            for y in range(x + 1, len(members)):
+                pairs.add((members[x], members[y]))
+    blocked_pairs = len(pairs)
+    if blocked_pairs > max_pairs:
+        pairs = rng.sample(sorted(pairs), max_pairs)
+    # EM runs over the distinct comparison patterns with their counts: a few thousand, however many pairs.
+    patterns = defaultdict(int)
+    for i, j in pairs:
+        patterns[tuple(sorted(compare(records[i], profiles[j]).items()))] += 1
+
+    m = {
+        name: [(k + 1) / sum(range(1, len(levels) + 1)) for k in range(len(levels))] for name, levels in LEVELS.items()
+    }
+    prior = 0.5
+    for _ in range(iterations):
+        m_counts = {name: [smoothing * 0.1] * len(levels) for name, levels in LEVELS.items()}
+        total = 0.0
+        for pattern, count in patterns.items():
+            log_m = math.log(prior) + sum(math.log(m[n][lv]) for n, lv in pattern)
+            log_u = math.log(1 - prior) + sum(math.log(u[n][lv]) for n, lv in pattern)
+            p = count / (1 + math.exp(max(-700, min(700, log_u - log_m))))
+            total += p
+            for name, level in pattern:
+                m_counts[name][level] += p
+        m = {name: [c / sum(counts) for c in counts] for name, counts in m_counts.items()}
+        prior = min(max(total / max(len(pairs), 1), 1e-6), 1 - 1e-6)
+    # EM's prior is that of a blocked pair; the score's is that of any two records, as in Splink: the
+    # matches found in blocks spread over all pairs (conservative: blocks miss a few matches).
+    all_pairs = max(len(records) * (len(records) - 1) // 2, 1)
+    global_prior = min(max(prior * blocked_pairs / all_pairs, 1e-9), 0.5)
+    return {
+        "prior": global_prior,
+        "fields": {name: {"levels": list(LEVELS[name]), "m": m[name], "u": u[name]} for name in LEVELS},
+        "estimated_from": {"records": len(records), "blocked_pairs": blocked_pairs, "random_pairs": random_pairs},
+    }

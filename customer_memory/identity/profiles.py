@@ -1,0 +1,103 @@
+"""The matcher's view of customers: MatchProfile (weak evidence) and BlockingKey rows, kept in step with
+traits and identifiers by linking, merges and undos."""
+
+import json
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from customer_memory.choices import IdentifierKind
+from customer_memory.identity.matching import blocking_keys, profile_add, profile_union, record_from_event
+from customer_memory.models import BlockingKey, Customer, MatchProfile, Trait
+
+
+def profile_of(customer_id) -> dict:
+    row = MatchProfile.objects.filter(customer_id=customer_id).values_list("evidence", flat=True).first()
+    return row or {}
+
+
+def profile_save(*, customer: Customer, profile: dict, previous: dict | None = None) -> None:
+    """Store the customer's profile (one upsert) and add the blocking keys it gained. Requires the caller's
+    transaction. Keys it lost are left: a stale key only brings a candidate to scoring, where the profile
+    decides."""
+    MatchProfile.objects.bulk_create(
+        [MatchProfile(customer=customer, evidence=profile, updated_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["customer"],
+        update_fields=["evidence", "updated_at"],
+    )
+    new_keys = blocking_keys(profile) - (blocking_keys(previous) if previous else set())
+    BlockingKey.objects.bulk_create(
+        [BlockingKey(customer=customer, key=key) for key in sorted(new_keys)], ignore_conflicts=True
+    )
+
+
+def profile_absorb(*, survivor: Customer, merged: Customer) -> None:
+    """After a merge: the survivor's profile also holds the merged customer's evidence and keys."""
+    survivor_profile, merged_profile = profile_of(survivor.pk), profile_of(merged.pk)
+    if merged_profile:
+        profile_save(
+            customer=survivor, profile=profile_union(survivor_profile, merged_profile), previous=survivor_profile
+        )
+    MatchProfile.objects.filter(customer=merged).delete()
+    BlockingKey.objects.filter(customer=merged).delete()
+
+
+def profile_rebuild(customer: Customer) -> None:
+    """Recompute a customer's profile and keys from the traits and identifiers it owns now (after an undo)."""
+    statements = defaultdict(dict)
+    for trait in Trait.objects.filter(customer=customer).order_by("observed_at"):
+        statements[(trait.raw_event_id, trait.observed_at, trait.source)][trait.name] = trait.value
+    identifiers = [
+        (kind, key)
+        for kind, key in customer.identifiers.filter(kind__in=[IdentifierKind.PHONE, IdentifierKind.EMAIL])
+        .order_by("first_seen_at")
+        .values_list("kind", "match_key")
+    ]
+    profile = {}
+    for traits in statements.values():
+        profile = profile_add(profile, record_from_event(traits, []))
+    profile = profile_add(profile, record_from_event({}, identifiers))
+    BlockingKey.objects.filter(customer=customer).delete()
+    if customer.merged_into_id or not profile:
+        MatchProfile.objects.filter(customer=customer).delete()
+        return
+    profile_save(customer=customer, profile=profile)
+
+
+def profile_candidates(keys: set[str], *, exclude: set) -> list[tuple]:
+    """(customer id, profile) of live customers sharing a blocking key, at most IDENTITY_BLOCK_LIMIT per key.
+
+    One indexed query whose cost depends on the keys, not on how many customers there are: a key shared by
+    very many customers (a common name in a big town) says little, so each key is capped.
+    """
+    if not keys:
+        return []
+    limit = settings.IDENTITY_BLOCK_LIMIT
+    if connection.vendor == "postgresql":
+        # LATERAL caps each key on its own, inside the index scan.
+        sql = f"""
+            SELECT DISTINCT p.customer_id, p.evidence
+            FROM unnest(%s::text[]) AS wanted(key)
+            CROSS JOIN LATERAL (
+                SELECT b.customer_id FROM {BlockingKey._meta.db_table} b WHERE b.key = wanted.key LIMIT %s
+            ) AS hit
+            JOIN {MatchProfile._meta.db_table} p ON p.customer_id = hit.customer_id
+            JOIN {Customer._meta.db_table} c ON c.id = hit.customer_id AND c.merged_into_id IS NULL
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [sorted(keys), limit])
+            rows = cursor.fetchall()
+        evidence_of = {row[0]: (row[1] if isinstance(row[1], dict) else json.loads(row[1])) for row in rows}
+    else:
+        customer_ids = set()
+        for key in sorted(keys):
+            customer_ids.update(BlockingKey.objects.filter(key=key).values_list("customer_id", flat=True)[:limit])
+        evidence_of = dict(
+            MatchProfile.objects.filter(customer_id__in=customer_ids, customer__merged_into__isnull=True).values_list(
+                "customer_id", "evidence"
+            )
+        )
+    return [(customer_id, evidence) for customer_id, evidence in evidence_of.items() if customer_id not in exclude]

@@ -1,0 +1,285 @@
+"""Linking rules: strong identifiers join, merge protection, weak evidence scored, the review queue, undo."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from channels_ingest.models import RawEvent
+from customer_memory.identifiers import ObservedIdentifier
+from customer_memory.models import Customer, Identifier, MatchCandidate, Merge
+from customer_memory.services import (
+    CandidateAlreadyDecided,
+    MergeNotUndoable,
+    customer_link,
+    match_candidate_accept,
+    match_candidate_reject,
+    merge_undo,
+)
+from interactions.models import Interaction
+from tests.personas import DANIEL_OKAFOR, GRACE_OKAFOR, ROSA, person_event
+
+pytestmark = pytest.mark.django_db
+AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+ANA_IN_LEITH = {"first_name": "Ana", "last_name": "Lima", "address": {"city": "Leith"}}
+
+
+def link(*identifiers, traits=None, **kwargs):
+    return customer_link(identifiers=list(identifiers), traits=traits or {}, source="test", observed_at=AT, **kwargs)
+
+
+def ident(kind, value, verified=False):
+    return ObservedIdentifier(kind=kind, value=value, verified=verified)
+
+
+def holder(kind, value):
+    return Customer.objects.by_identifier(kind, value)
+
+
+# --- deterministic rules
+
+
+def test_a_shared_account_id_joins_two_customers():
+    phone_only = link(ident("phone", "+14155550100")).customer
+    account_only = link(ident("account", "A-1"), ident("email", "m@example.com")).customer
+
+    result = link(ident("account", "A-1"), ident("phone", "+14155550100", verified=True))
+
+    assert len(result.merges) == 1 and result.merges[0].rule == "join:account,phone"
+    assert Customer.objects.live().count() == 1
+    assert {phone_only.pk, account_only.pk} == {result.merges[0].survivor_id, result.merges[0].merged_id}
+
+
+def test_an_unverified_phone_and_email_in_one_event_do_not_merge_but_go_to_review():
+    by_phone = link(ident("phone", "+14155550100")).customer
+    by_email = link(ident("email", "m@example.com")).customer
+
+    result = link(ident("phone", "+14155550100"), ident("email", "m@example.com"))
+
+    assert result.merges == []
+    assert Customer.objects.live().count() == 2
+    candidate = MatchCandidate.objects.get()
+    assert candidate.reason == "shared_identifier" and candidate.status == "pending"
+    assert {candidate.customer_id, candidate.other_id} == {by_phone.pk, by_email.pk}
+    # The event went to the owner of its strongest identifier (email outranks phone in IDENTITY_RULES).
+    assert result.customer == by_email
+
+
+def test_the_same_identifiers_verified_do_merge():
+    link(ident("phone", "+14155550100"))
+    link(ident("email", "m@example.com"))
+
+    result = link(ident("phone", "+14155550100", verified=True), ident("email", "m@example.com", verified=True))
+
+    assert len(result.merges) == 1 and result.merges[0].reason == "shared_identifier"
+    assert Customer.objects.live().count() == 1
+
+
+def test_rules_are_data_a_setting_can_make_phones_join_without_verification(settings):
+    settings.IDENTITY_RULES = {**settings.IDENTITY_RULES, "phone": {"priority": 60, "joins": "always", "limit": None}}
+    link(ident("phone", "+14155550100"))
+    link(ident("account", "A-1"))
+
+    result = link(ident("phone", "+14155550100"), ident("account", "A-1"))
+
+    assert len(result.merges) == 1
+
+
+def test_merge_protection_two_account_ids_never_merge_automatically():
+    first = link(ident("account", "A-1"), ident("phone", "+14155550100")).customer
+    second = link(ident("account", "A-2"), ident("email", "m@example.com")).customer
+
+    # A user id shared by both would join them, but together they would hold two account ids (limit 1).
+    link(ident("user_id", "u-1"), ident("account", "A-1"))
+    result = link(ident("user_id", "u-1"), ident("account", "A-2"))
+
+    assert result.merges == []
+    assert Customer.objects.live().count() == 2
+    candidate = MatchCandidate.objects.get()
+    assert candidate.reason == "merge_protection"
+    assert {candidate.customer_id, candidate.other_id} == {first.pk, second.pk}
+
+
+def test_a_second_account_for_a_known_caller_gets_its_own_customer_and_a_review():
+    caller = link(ident("account", "A-1"), ident("phone", "+14155550100")).customer
+
+    result = link(ident("phone", "+14155550100", verified=True), ident("account", "A-2"))
+
+    assert result.customer != caller and result.created
+    assert holder("account", "A-2") == result.customer and holder("account", "A-1") == caller
+    assert MatchCandidate.objects.get().reason == "merge_protection"
+
+
+def test_an_analyst_accepting_a_protected_pair_merges_it_anyway():
+    link(ident("account", "A-1"), ident("phone", "+14155550100"))
+    link(ident("phone", "+14155550100", verified=True), ident("account", "A-2"))
+    candidate = MatchCandidate.objects.get()
+
+    merge = match_candidate_accept(candidate_id=candidate.pk, actor="admin:ana")
+
+    assert merge.reason == "review" and merge.actor == "admin:ana" and merge.rule == "review:merge_protection"
+    candidate.refresh_from_db()
+    assert candidate.status == "accepted" and candidate.merge == merge
+    assert Customer.objects.live().count() == 1
+
+
+# --- weak evidence
+
+
+def test_weak_evidence_that_agrees_on_name_dob_and_address_merges_with_its_score(ingest):
+    ingest(person_event("w-1", ROSA))
+    ingest(person_event("w-2", {**ROSA, "first_name": "rosa", "last_name": "DIAZ"}, phone="+44 7700 900123"))
+
+    assert Customer.objects.live().count() == 1
+    merge = Merge.objects.get()
+    assert merge.reason == "probabilistic" and merge.rule == "score" and merge.score >= 0.99
+    assert merge.evidence["levels"]["dob"] == "exact" and merge.raw_event.external_id == "w-2"
+    survivor = Customer.objects.live().get()
+    assert survivor.interactions.count() == 2
+    assert set(survivor.identifiers.values_list("kind", flat=True)) == {"anonymous_id", "phone"}
+
+
+def test_a_nickname_and_a_typo_in_the_street_still_merge(ingest):
+    bob = {**ROSA, "first_name": "Robert", "last_name": "Fenwick"}
+    ingest(person_event("n-1", bob))
+    ingest(person_event("n-2", {**bob, "first_name": "Bob", "address": {**ROSA["address"], "line1": "12 Harbor St"}}))
+
+    assert Customer.objects.live().count() == 1
+
+
+def test_a_household_sharing_surname_and_address_is_never_merged(ingest):
+    ingest(person_event("h-1", GRACE_OKAFOR), person_event("h-2", DANIEL_OKAFOR))
+    ingest(person_event("h-3", {**DANIEL_OKAFOR, "date_of_birth": None}))
+
+    assert Merge.objects.filter(reason="probabilistic").count() <= 1  # daniel's two visits may merge
+    grace = Customer.objects.get(identifiers__value="anon-h-1")
+    assert grace.merged_into is None and grace.interactions.count() == 1
+
+
+def test_a_shared_surname_and_city_is_not_enough(ingest):
+    ingest(
+        person_event("s-1", {"first_name": "John", "last_name": "Smith", "address": {"city": "London"}}),
+        person_event("s-2", {"first_name": "Mary", "last_name": "Smith", "address": {"city": "London"}}),
+    )
+
+    assert Customer.objects.live().count() == 2
+    assert not Merge.objects.exists()
+
+
+def test_a_name_and_a_town_alone_are_queued_for_review_whatever_the_score(ingest, settings):
+    # Same name and town, no date of birth or address: likely, not certain (the auto-merge requirements).
+    ingest(person_event("r-1", ANA_IN_LEITH))
+    ingest(person_event("r-2", ANA_IN_LEITH))
+
+    candidates = MatchCandidate.objects.filter(reason="score")
+    if not candidates.exists():
+        pytest.fail(f"expected a review proposal; merges: {list(Merge.objects.values('score', 'evidence'))}")
+    candidate = candidates.get()
+    assert candidate.score >= settings.IDENTITY_REVIEW_THRESHOLD and candidate.status == "pending"
+    assert candidate.evidence["levels"] == {"city": "exact", "given": "exact", "surname": "exact"}
+    assert Customer.objects.live().count() == 2
+
+
+def test_a_rejected_pair_is_never_proposed_or_merged_again(ingest):
+    ingest(person_event("r-1", ANA_IN_LEITH), person_event("r-2", ANA_IN_LEITH))
+    candidate = MatchCandidate.objects.get()
+    match_candidate_reject(candidate_id=candidate.pk, actor="admin:ana")
+
+    with pytest.raises(CandidateAlreadyDecided):
+        match_candidate_accept(candidate_id=candidate.pk, actor="admin:bo")
+    first, second = Customer.objects.get(pk=candidate.customer_id), Customer.objects.get(pk=candidate.other_id)
+    # A later event carrying both web ids (which join) must not merge them either.
+    first_anon = first.identifiers.get().value
+    second_anon = second.identifiers.get().value
+    link(ident("anonymous_id", first_anon), ident("anonymous_id", second_anon))
+
+    assert Customer.objects.live().count() == 2
+    assert MatchCandidate.objects.count() == 1 and MatchCandidate.objects.get().status == "rejected"
+
+
+# --- undo
+
+
+def test_undo_gives_each_customer_back_its_identifiers_traits_and_interactions(ingest):
+    ingest(person_event("u-1", ROSA, phone="+44 7700 900123"))
+    ingest(person_event("u-2", ROSA, email="rosa@example.com"))
+    merge = Merge.objects.get()
+    survivor, merged = merge.survivor, merge.merged
+    ingest(person_event("u-3", {}, anonymous_id="anon-u-2", occurred_at="2026-11-21T10:00:00Z"))  # after the merge
+
+    undone = merge_undo(merge_id=merge.pk, actor="admin:ana")
+
+    assert undone.undone_at is not None and undone.undone_by == "admin:ana"
+    merged.refresh_from_db()
+    assert merged.merged_into is None
+    assert set(merged.identifiers.values_list("value", flat=True)) == {"anon-u-2", "rosa@example.com"}
+    assert set(survivor.identifiers.values_list("value", flat=True)) == {"anon-u-1", "+447700900123"}
+    # The event that came in after the merge through the merged side's web id goes back with it.
+    assert set(Interaction.objects.filter(customer=merged).values_list("external_id", flat=True)) == {"u-2", "u-3"}
+    assert set(Interaction.objects.filter(customer=survivor).values_list("external_id", flat=True)) == {"u-1"}
+    assert merged.traits.exists() and survivor.traits.exists()
+    assert RawEvent.objects.get(external_id="u-2").customer == merged
+    assert MatchCandidate.objects.get().status == "rejected"
+
+
+def test_after_an_undo_the_same_evidence_does_not_merge_them_again(ingest):
+    ingest(person_event("u-1", ROSA), person_event("u-2", ROSA))
+    merge_undo(merge_id=Merge.objects.get().pk, actor="admin:ana")
+
+    ingest(person_event("u-4", ROSA, anonymous_id="anon-u-2"))
+
+    assert Customer.objects.live().count() == 2
+    assert Merge.objects.filter(undone_at__isnull=True).count() == 0
+
+
+def test_a_merge_cannot_be_undone_twice():
+    link(ident("account", "A-1"))
+    link(ident("email", "m@example.com"))
+    merge = link(ident("account", "A-1"), ident("email", "m@example.com", verified=True)).merges[0]
+    merge_undo(merge_id=merge.pk, actor="t")
+
+    with pytest.raises(MergeNotUndoable):
+        merge_undo(merge_id=merge.pk, actor="t")
+
+
+def test_undo_restores_the_survivors_own_name():
+    link(ident("account", "A-1"))
+    link(ident("email", "m@example.com"), traits={"name": "Miles Reed"})
+    result = link(ident("account", "A-1"), ident("email", "m@example.com", verified=True))
+    survivor = result.customer
+    assert survivor.name == "Miles Reed"  # filled from the merged customer
+
+    merge_undo(merge_id=result.merges[0].pk, actor="t")
+
+    survivor.refresh_from_db()
+    assert survivor.name == ""
+    assert Identifier.objects.get(kind="email").customer.name == "Miles Reed"
+
+
+def test_a_score_between_the_thresholds_is_proposed_and_one_below_is_ignored(ingest, settings):
+    # Same name and postcode, nothing else: with the auto-merge threshold raised above its score, the pair
+    # is in the review band; with the review threshold raised too, nothing at all happens.
+    ana = {"first_name": "Ana", "last_name": "Lima", "address": {"postcode": "EH6 6QW"}}
+    settings.IDENTITY_AUTO_MERGE_THRESHOLD = 0.999999999
+    ingest(person_event("t-1", ana), person_event("t-2", ana))
+    candidate = MatchCandidate.objects.get()
+    assert settings.IDENTITY_REVIEW_THRESHOLD <= candidate.score < settings.IDENTITY_AUTO_MERGE_THRESHOLD
+
+    settings.IDENTITY_REVIEW_THRESHOLD = 0.999999998
+    ingest(person_event("t-3", {**ana, "first_name": "Anna"}))
+
+    assert MatchCandidate.objects.count() == 1 and not Merge.objects.exists()
+
+
+def test_undoing_a_weak_evidence_link_gives_the_event_its_own_named_customer(ingest):
+    ingest(person_event("b-1", ROSA), person_event("b-2", {**ROSA, "first_name": "Rosa María"}))
+    merge = Merge.objects.get()
+    assert merge.evidence["born_merged"] is True and merge.merged.merged_into == merge.survivor
+
+    merge_undo(merge_id=merge.pk, actor="t")
+
+    merged = Customer.objects.get(pk=merge.merged_id)
+    assert merged.merged_into is None and merged.name == "Rosa María Díaz"
+    assert merged.identifiers.get().value == "anon-b-2"
+    assert set(merged.traits.values_list("name", flat=True)) == {"first_name", "last_name", "date_of_birth", "address"}
+    assert merged.profile.evidence["given"] == ["rosa"] and merged.blocking_keys.exists()
+    assert Customer.objects.get(pk=merge.survivor_id).name == "Rosa Díaz"

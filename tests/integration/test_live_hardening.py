@@ -1,0 +1,40 @@
+"""Through a real gunicorn: the throttle's budget is shared by its processes, and a dead database is a 503."""
+
+import pytest
+import requests
+
+from api.services import api_client_create
+from tests.integration.conftest import _free_port, live_server_process
+from tests.personas import miles_chat
+
+pytestmark = pytest.mark.integration
+
+
+def test_two_gunicorn_workers_share_one_budget(service_env, tmp_path):
+    """Concurrent requests spread over both worker processes; against a budget of 4, exactly 4 pass."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    service_env["API_THROTTLE_RATE"] = "4/min"
+    _, token = api_client_create(name="gunicorn-throttle", scopes=["card:read"])
+    with live_server_process(service_env, tmp_path) as url:
+
+        def call(_):
+            headers = {"Authorization": f"Bearer {token}"}
+            return requests.get(f"{url}/api/v1/card", params={"phone": "+14155550100"}, headers=headers).status_code
+
+        with ThreadPoolExecutor(4) as pool:
+            codes = list(pool.map(call, range(10)))
+    assert sorted(codes) == [200] * 4 + [429] * 6
+
+
+def test_ingest_answers_503_with_retry_after_while_the_database_is_unreachable(service_env, tmp_path):
+    """The app pointed at a port where no PostgreSQL listens: senders are told to retry, not shown a 500."""
+    _, token = api_client_create(name="dead-db", scopes=["ingest"])
+    service_env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{_free_port()}/nowhere"
+    with live_server_process(service_env, tmp_path) as url:
+        answer = requests.post(
+            f"{url}/api/v1/events", json=miles_chat(), headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"] == "10"
+    assert answer.json() == {"detail": "the database is unavailable; nothing was stored, retry later"}
