@@ -67,8 +67,15 @@ def interaction_counts(customers: int, interactions: int, rng: random.Random) ->
     if not heavy_total:
         heavy = {}
     raw = [rng.paretovariate(1.5) for _ in range(customers)]
-    scale = (interactions - heavy_total) / sum(raw[i] for i in range(customers) if i not in heavy)
-    counts = [heavy.get(i) or max(1, min(3000, int(value * scale))) for i, value in enumerate(raw)]
+    light_total = sum(raw[i] for i in range(customers) if i not in heavy)
+    scale = (interactions - heavy_total) / light_total
+    # Rounding down and the cap lose some of the total: scale up until the counts add up to the target.
+    for _ in range(5):
+        counts = [heavy.get(i) or max(1, min(3000, int(value * scale))) for i, value in enumerate(raw)]
+        missing = interactions - sum(counts)
+        if missing <= interactions // 1000:
+            break
+        scale *= interactions / (interactions - missing)
     return counts
 
 
@@ -200,6 +207,8 @@ def _customer_rows(index, count, agents, rng, tables, buffers):
                     "customer_id": customer_id,
                     "kind": kind,
                     "value": value,
+                    # US numbers and case-folded emails are their own match keys (customer_memory/identity).
+                    "match_key": value,
                     "verified": verified,
                     "source": SOURCE,
                     "first_seen_at": iso(first_seen),

@@ -40,7 +40,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from build_dataset import DEFAULT_URL, phone_of  # noqa: E402
+from build_dataset import DEFAULT_URL, FIRST_NAMES, LAST_NAMES, phone_of  # noqa: E402
 
 BENCH_URL = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
 BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -75,9 +75,13 @@ def canonical_event(number: int, customers: int, rng: random.Random) -> dict:
         "channel": channel,
         "type": "conversation",
         "occurred_at": datetime.now(UTC).isoformat(),
-        "customer": {"phone": phone, "name": "Bench Customer"},
+        "customer": {
+            "phone": phone,
+            "first_name": FIRST_NAMES[number % len(FIRST_NAMES)],
+            "last_name": LAST_NAMES[(number // 7) % len(LAST_NAMES)],
+        },
         "summary": "Asked about the bill",
-        "case": {"external_id": f"{SOURCE}-T-{number % 5000}", "title": "Bill question"} if number % 3 == 0 else None,
+        "case": {"external_id": f"{SOURCE}-T-{number}", "title": "Bill question"} if number % 3 == 0 else None,
     }
 
 
