@@ -59,6 +59,8 @@ def service_env() -> dict:
         DEBUG="0",
         SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-secret"),
         INGEST_MAX_CLOCK_SKEW="86400",
+        SECURE_SSL_REDIRECT="0",  # plain HTTP on loopback
+        API_THROTTLE_RATE_INGEST="100000000/min",  # capacity is measured, not one client's budget
     )
 
 
