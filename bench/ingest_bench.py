@@ -14,7 +14,8 @@ Phases, each printing its figures:
    RSS sampled every 10 s (first, last, and the least-squares slope).
 
 The database is BENCH_DATABASE_URL (the data set of build_dataset.py, so linking runs against 1M
-customers); the broker and cache are BENCH_REDIS_URL. Events use fresh source/ids each run.
+customers); the cache is BENCH_REDIS_URL and the broker BENCH_BROKER_URL (apart, so that emptying the cache
+never drops queued tasks). Events use fresh source/ids each run.
 """
 
 import argparse
@@ -44,6 +45,8 @@ from build_dataset import DEFAULT_URL, FIRST_NAMES, LAST_NAMES, phone_of  # noqa
 
 BENCH_URL = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
 BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+# The broker on a Redis database of its own: clearing the cache (card_bench.py does) must not drop queued tasks.
+BENCH_BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/10")
 RUN = uuid.uuid4().hex[:8]
 SOURCE = f"ingest-bench-{RUN}"
 
@@ -53,7 +56,7 @@ def service_env() -> dict:
         os.environ,
         DATABASE_URL=BENCH_URL,
         REDIS_URL=BENCH_REDIS,
-        CELERY_BROKER_URL=BENCH_REDIS,
+        CELERY_BROKER_URL=BENCH_BROKER,
         CELERY_TASK_ALWAYS_EAGER="0",
         CELERY_TASK_DEFAULT_QUEUE=f"ingest-bench-{RUN}",
         DEBUG="0",
