@@ -224,7 +224,7 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
-# --- The complete card, promises and the desk (issue 4).
+# --- The complete card, promises and the desk.
 # A last contact this recent on another channel makes the card's continuation line (the channel switch).
 CARD_CONTINUATION_WINDOW = timedelta(hours=env_int("CARD_CONTINUATION_HOURS", default=24))
 # How long card facts stay in the cache; any change to the customer invalidates them before that.
@@ -275,7 +275,7 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "api.schema.add_error_responses",
 ]
 
-# --- Identity resolution (issue 7): rules and thresholds of customer_memory/identity/
+# --- Identity resolution: rules and thresholds of customer_memory/identity/
 # Dots and +tags of the big mailbox providers (gmail, outlook, …) ignored when matching emails.
 IDENTITY_EMAIL_PROVIDER_RULES = env_bool("IDENTITY_EMAIL_PROVIDER_RULES", default=False)
 # Fellegi–Sunter parameters (m/u per comparison level, prior) as JSON; default: the calibrated file shipped.
