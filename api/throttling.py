@@ -5,7 +5,8 @@ import re
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework import exceptions, throttling
 
 from api.models import ApiClient
@@ -27,7 +28,20 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def _count(key: str, *, timeout: int) -> int:
-    """Add one to the window's counter and return it; atomic in Redis."""
+    """Add one to the window's counter and return it; atomic in Redis.
+
+    On Redis this is one round trip per request: Django's cache API would take three (SET NX, EXISTS,
+    INCRBY), and the throttle runs on every request.
+    """
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        redis_key = backend.make_and_validate_key(key)
+        # One round trip: INCR, and the window's expiry set only when it has none (EXPIRE NX, Redis ≥ 7).
+        pipeline = backend._cache.get_client(redis_key, write=True).pipeline(transaction=False)
+        pipeline.incr(redis_key)
+        pipeline.expire(redis_key, timeout, nx=True)
+        count, _ = pipeline.execute()
+        return count
     cache.add(key, 0, timeout=timeout)
     try:
         return cache.incr(key)
