@@ -25,11 +25,9 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from customer_memory.card import card_facts, card_render, empty_card
-from customer_memory.choices import IdentifierKind
-from customer_memory.identifiers import InvalidIdentifier, normalize_identifier
 from customer_memory.identity.normalize import identifier_match_key
 from customer_memory.models import Customer, Identifier, Trait
-from customer_memory.selectors import customer_by_id, parse_uuid
+from customer_memory.selectors import customer_by_id, lookup_value, parse_uuid
 from interactions.models import Agent, Case, Handover, Interaction, Promise
 
 _AGENTS_TOKEN = "card:agents-token"
@@ -122,7 +120,7 @@ def card_for_identifiers(lookups: list[tuple[str, str]], *, channel: str | None 
     """The card of whoever holds the first known of these (kind, value) lookups, tried in order; the
     empty card (echoing the first lookup) when none is known."""
     for kind, value in lookups:
-        normalized = _lookup_value(kind, value)
+        normalized = lookup_value(kind, value)
         if normalized is None:
             continue
         for _ in range(2):  # a cached mapping that turns out stale is dropped and looked up once more
@@ -130,17 +128,22 @@ def card_for_identifiers(lookups: list[tuple[str, str]], *, channel: str | None 
             if customer_id is None:
                 break
             facts = cached_card_facts(customer_id)
-            # Compared by match key: a caller's national variant (Mexico's +52 1, say) finds the stored form.
-            wanted = identifier_match_key(kind, normalized)
-            held = facts and any(
-                i["kind"] == kind and identifier_match_key(kind, i["value"]) == wanted
-                for i in facts["customer"]["identifiers"]
-            )
+            held = facts and _holds(facts, kind, normalized)
             if held:
                 return card_render(facts, lookup={"kind": str(kind), "value": value}, channel=channel, now=now)
             forget_identifier(kind, normalized)
     kind, value = lookups[0]
     return empty_card({"kind": str(kind), "value": value})
+
+
+def _holds(facts: dict, kind: str, value: str) -> bool:
+    """Whether the card's customer holds (kind, value): the stored value itself (the usual case, no parsing
+    on the hot path), else by match key — a caller's national variant (Mexico's +52 1, say)."""
+    same_kind = [i["value"] for i in facts["customer"]["identifiers"] if i["kind"] == kind]
+    if value in same_kind:
+        return True
+    wanted = identifier_match_key(kind, value)
+    return any(identifier_match_key(kind, held) == wanted for held in same_kind)
 
 
 def card_for_customer_id(customer_id, *, channel: str | None = None, now=None) -> dict | None:
@@ -153,16 +156,6 @@ def card_for_customer_id(customer_id, *, channel: str | None = None, now=None) -
         survivor = customer_by_id(pk)  # merged away (or gone): follow the merge chain
         facts = cached_card_facts(survivor.pk) if survivor and survivor.pk != pk else None
     return card_render(facts, channel=channel, now=now) if facts else None
-
-
-def _lookup_value(kind: str, value: str) -> str | None:
-    if kind == IdentifierKind.PHONE and value.startswith(" "):
-        # "?phone=+14155550100" sent unencoded arrives as " 14155550100": the space was a plus.
-        value = "+" + value.lstrip()
-    try:
-        return normalize_identifier(kind, value)
-    except InvalidIdentifier:
-        return None
 
 
 # --- Receivers: every model a card reads from.

@@ -17,17 +17,23 @@ LOOKUP_PARAMETERS = {
 }
 
 
-def customer_by_identifier(kind: str, value: str) -> Customer | None:
-    """The live customer holding this identifier, normalizing `value` as ingest does; None when the
-    value is unknown or cannot be an identifier of that kind (a withheld caller id, say)."""
+def lookup_value(kind: str, value: str) -> str | None:
+    """A looked-up value normalized as ingest stores it; None when it cannot be an identifier of that kind
+    (a withheld caller id, say)."""
     if kind == IdentifierKind.PHONE and value.startswith(" "):
         # "?phone=+14155550100" sent unencoded arrives as " 14155550100": the space was a plus.
         value = "+" + value.lstrip()
     try:
-        normalized = normalize_identifier(kind, value)
+        return normalize_identifier(kind, value)
     except InvalidIdentifier:
         return None
-    return Customer.objects.by_identifier(kind, normalized)
+
+
+def customer_by_identifier(kind: str, value: str) -> Customer | None:
+    """The live customer holding this identifier, normalizing `value` as ingest does; None when the
+    value is unknown or cannot be an identifier of that kind."""
+    normalized = lookup_value(kind, value)
+    return Customer.objects.by_identifier(kind, normalized) if normalized is not None else None
 
 
 def parse_uuid(value) -> uuid.UUID | None:
