@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 
 from api.choices import AccessAction
-from api.scopes import Scope
+from api.scopes import INGEST_CHANNEL_SCOPES, Scope
 
 
 def token_digest(token: str) -> str:
@@ -52,7 +52,15 @@ class ApiClient(models.Model):
         return self.source or self.name
 
     def has_scope(self, scope: str) -> bool:
-        return Scope.ALL in self.scopes or scope in self.scopes
+        if Scope.ALL in self.scopes or scope in self.scopes:
+            return True
+        # `ingest` (the contract's scope) admits every channel's endpoints.
+        return scope in INGEST_CHANNEL_SCOPES and Scope.INGEST in self.scopes
+
+    @property
+    def ingest_channels(self) -> set[str]:
+        """The channels whose events this client may send and follow (every channel with `ingest` or `all`)."""
+        return {channel for scope, channel in INGEST_CHANNEL_SCOPES.items() if self.has_scope(scope)}
 
     def issue_token(self) -> str:
         """Set a new random token and return it; the caller shows it once and saves the client."""

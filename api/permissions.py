@@ -4,8 +4,8 @@ from rest_framework import permissions
 class HasScope(permissions.BasePermission):
     """Allows an authenticated API client whose scopes include the view's `required_scope`.
 
-    Views name their scope (`required_scope = Scope.CARD_READ`); a view that names none is refused, so a
-    new endpoint cannot be left open by accident.
+    Views name their scope (`required_scope = Scope.CARD_READ`), or a tuple of scopes any one of which will
+    do; a view that names none is refused, so a new endpoint cannot be left open by accident.
     """
 
     message = "This API client lacks the scope this endpoint requires."
@@ -18,6 +18,10 @@ class HasScope(permissions.BasePermission):
         if scope is None:
             return False
         # str(): the repr of a Scope member is "Scope.INGEST", not the name a client is configured with.
+        if isinstance(scope, tuple):
+            named = ", ".join(repr(str(one)) for one in scope)
+            self.message = f"This API client lacks a scope this endpoint requires (one of {named})."
+            return any(client.has_scope(one) for one in scope)
         self.message = f"This API client lacks the {str(scope)!r} scope."
         return client.has_scope(scope)
 

@@ -10,7 +10,7 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework import exceptions, throttling
 
 from api.models import ApiClient
-from api.scopes import Scope
+from api.scopes import INGEST_CHANNEL_SCOPES, Scope
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,12 @@ def _count(key: str, *, timeout: int) -> int:
         return 1
 
 
+def _is_ingest(scope) -> bool:
+    """Whether a view's required scope (one scope, or a tuple of alternatives) is an ingest scope."""
+    scopes = scope if isinstance(scope, tuple) else (scope,)
+    return any(one == Scope.INGEST or one in INGEST_CHANNEL_SCOPES for one in scopes)
+
+
 class ApiClientRateThrottle(throttling.BaseThrottle):
     """At most API_THROTTLE_RATE requests per client per period (API_THROTTLE_RATE_INGEST for ingest views).
 
@@ -62,7 +68,7 @@ class ApiClientRateThrottle(throttling.BaseThrottle):
         client = request.auth
         if not isinstance(client, ApiClient):
             return True
-        bucket = "ingest" if getattr(view, "required_scope", None) == Scope.INGEST else "read"
+        bucket = "ingest" if _is_ingest(getattr(view, "required_scope", None)) else "read"
         rate = settings.API_THROTTLE_RATE_INGEST if bucket == "ingest" else settings.API_THROTTLE_RATE
         limit, period = parse_rate(rate)
         now = time.time()

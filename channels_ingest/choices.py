@@ -20,3 +20,14 @@ class RawEventFormat(models.TextChoices):
     EMAIL = "email", "Raw RFC 5322 / MIME email"
     EMAIL_INBOUND = "email_inbound", "Inbound-parse webhook email"
     CHAT = "chat", "Chat transcript or message"
+
+
+# The channel of each channel format; a canonical event names its own.
+FORMAT_CHANNELS = {
+    RawEventFormat.SEGMENT: "web",
+    RawEventFormat.TWILIO: "voice",
+    RawEventFormat.CONNECT: "voice",
+    RawEventFormat.EMAIL: "email",
+    RawEventFormat.EMAIL_INBOUND: "email",
+    RawEventFormat.CHAT: "chat",
+}

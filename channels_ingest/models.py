@@ -2,7 +2,7 @@ import uuid
 
 from django.db import models
 
-from channels_ingest.choices import RawEventFormat, RawEventStatus
+from channels_ingest.choices import FORMAT_CHANNELS, RawEventFormat, RawEventStatus
 
 
 class RawEvent(models.Model):
@@ -46,3 +46,11 @@ class RawEvent(models.Model):
 
     def __str__(self):
         return f"{self.source}/{self.external_id}"
+
+    @property
+    def channel(self) -> str:
+        """The channel the event came in on: its format's, or the one a canonical event names ("" if none)."""
+        if self.format in FORMAT_CHANNELS:
+            return FORMAT_CHANNELS[self.format]
+        channel = self.payload.get("channel") if isinstance(self.payload, dict) else None
+        return channel if isinstance(channel, str) else ""

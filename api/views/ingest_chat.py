@@ -15,7 +15,7 @@ from channels_ingest.choices import RawEventFormat
 class ChatIngestApi(APIView):
     """One chat event (a transcript or a message) or a list of them; a conversation is one interaction."""
 
-    required_scope = Scope.INGEST
+    required_scope = Scope.INGEST_CHAT
     authentication_classes = CHANNEL_AUTHENTICATION
 
     @extend_schema(

@@ -18,7 +18,7 @@ from channels_ingest.normalizers.email import mime_payload
 class EmailIngestApi(APIView):
     """One raw message (`Content-Type: message/rfc822`), stored as received and threaded by its headers."""
 
-    required_scope = Scope.INGEST
+    required_scope = Scope.INGEST_EMAIL
     authentication_classes = CHANNEL_AUTHENTICATION
     parser_classes = [RawBodyParser]
 
@@ -43,7 +43,7 @@ class EmailIngestApi(APIView):
 class EmailInboundIngestApi(APIView):
     """An inbound-parse webhook (SendGrid's fields, raw mode's `email` field, or Mailgun's fields)."""
 
-    required_scope = Scope.INGEST
+    required_scope = Scope.INGEST_EMAIL
     authentication_classes = CHANNEL_AUTHENTICATION
     parser_classes = [CappedFormParser]
 

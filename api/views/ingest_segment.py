@@ -31,7 +31,7 @@ class SegmentIngestApi(APIView):
     token as the write key (basic auth user name, or `writeKey` in the body). Answers 200
     `{"success": true}`: Segment SDKs take any other 2xx for a failure and send the batch again."""
 
-    required_scope = Scope.INGEST
+    required_scope = Scope.INGEST_WEB
     authentication_classes = [*CHANNEL_AUTHENTICATION, SegmentWriteKeyAuthentication]
     parser_classes = [SegmentJSONParser]
 

@@ -23,7 +23,7 @@ class TwilioVoiceIngestApi(APIView):
     """A Twilio call status callback (form-encoded). When the client has a Twilio auth token, the request
     must carry a valid X-Twilio-Signature (403 otherwise, nothing stored)."""
 
-    required_scope = Scope.INGEST
+    required_scope = Scope.INGEST_VOICE
     authentication_classes = CHANNEL_AUTHENTICATION
     parser_classes = [FormParser]
 
@@ -58,7 +58,7 @@ class ConnectVoiceIngestApi(APIView):
     """Amazon Connect contact trace records: one record, a list, or a Kinesis Data Firehose HTTP endpoint
     delivery (`{"requestId", "records": [{"data": base64 CTR JSON}]}`, answered as Firehose expects)."""
 
-    required_scope = Scope.INGEST
+    required_scope = Scope.INGEST_VOICE
     authentication_classes = [*CHANNEL_AUTHENTICATION, FirehoseAccessKeyAuthentication]
     parser_classes = [JSONParser]
 
