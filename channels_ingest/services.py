@@ -1,11 +1,13 @@
 """The raw event inbox: accept (durably, idempotently), normalize, link, sweep, reprocess."""
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
 
+import orjson
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
@@ -31,6 +33,9 @@ class IncomingEvent:
     # The identifiers it carries, when the endpoint normalized it already; else they are read only if some
     # identifiers are suppressed (see _drop_suppressed).
     identifiers: tuple = ()
+    # Its normalized form (NormalizedEvent.to_json()), when the endpoint normalized it already: stored with
+    # it, so that workers go straight to linking instead of normalizing it a second time.
+    normalized: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -64,12 +69,16 @@ def raw_event_accept(*, events: list[IncomingEvent]) -> list[AcceptedEvent]:
                     external_id=event.external_id,
                     format=event.format,
                     payload=event.payload,
+                    normalized=event.normalized,
                 ),
             )
-        RawEvent.objects.bulk_create(candidates.values(), ignore_conflicts=True, batch_size=500)
-        stored = _ids_by_key(set(keys))
-        new_ids = [row.id for key, row in candidates.items() if stored[key] == row.id]
-        transaction.on_commit(lambda: enqueue_normalize(new_ids))
+        inserted = _insert_new(list(candidates.values()))
+        stored = {key: row.id for key, row in candidates.items() if row.id in inserted}
+        # Only retries and concurrent accepts of the same events need a second look: whose id won.
+        if len(stored) < len(candidates):
+            stored.update(_ids_by_key({key for key in candidates if key not in stored}))
+        new_ids = [row.id for row in candidates.values() if row.id in inserted]
+        transaction.on_commit(lambda: enqueue_process(new_ids))
     answered = set()
     results = []
     for key in keys:
@@ -134,7 +143,12 @@ def canonical_events_accept(*, payloads: list) -> list[AcceptedEvent]:
         else:
             incoming.append(
                 IncomingEvent(
-                    event.source, event.external_id, RawEventFormat.CANONICAL, payload, tuple(event.identifiers)
+                    event.source,
+                    event.external_id,
+                    RawEventFormat.CANONICAL,
+                    payload,
+                    tuple(event.identifiers),
+                    event.to_json(),
                 )
             )
     if errors:
@@ -162,6 +176,51 @@ def channel_events_accept(*, source: str, format: str, payloads: list) -> list[A
     return raw_event_accept(events=incoming)
 
 
+def _insert_new(rows: list[RawEvent]) -> set[uuid.UUID]:
+    """Insert the rows whose (source, external_id) is not stored yet; returns the ids of those inserted.
+
+    On PostgreSQL one INSERT … ON CONFLICT DO NOTHING RETURNING: a sender's retry costs no second query
+    unless it carries events already stored.
+    """
+    if connection.vendor != "postgresql":
+        RawEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        stored = _ids_by_key({(row.source, row.external_id) for row in rows})
+        return {row.id for row in rows if stored.get((row.source, row.external_id)) == row.id}
+    now = timezone.now()
+    columns = (
+        [row.id for row in rows],
+        [row.source for row in rows],
+        [row.external_id for row in rows],
+        [row.format for row in rows],
+        [_json_text(row.payload) for row in rows],
+        [None if row.normalized is None else _json_text(row.normalized) for row in rows],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {RawEvent._meta.db_table}
+                (id, source, external_id, format, payload, normalized, status, error, attempts,
+                 received_at, updated_at)
+            SELECT u.id, u.source, u.external_id, u.format, u.payload, u.normalized, %s, '', 0, %s, %s
+            FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::jsonb[], %s::jsonb[])
+                AS u(id, source, external_id, format, payload, normalized)
+            ON CONFLICT (source, external_id) DO NOTHING
+            RETURNING id
+            """,
+            [RawEventStatus.PENDING.value, now, now, *columns],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _json_text(value) -> str:
+    """JSON for a jsonb column: orjson (several times faster than json), or json for what orjson refuses
+    (integers past 64 bits, which Python's parser accepts)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def _ids_by_key(keys: set[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
     by_source = {}
     for source, external_id in keys:
@@ -172,31 +231,117 @@ def _ids_by_key(keys: set[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
     return {(s, e): pk for pk, s, e in RawEvent.objects.filter(wanted).values_list("id", "source", "external_id")}
 
 
-def enqueue_normalize(raw_event_ids) -> None:
-    """Wake workers for these events. The inbox row is the durable record: if the broker is down the
-    sweeper enqueues them later, so a failure here is logged, not raised to the sender."""
-    from channels_ingest.tasks import normalize_raw_event_task
+def enqueue_process(raw_event_ids) -> None:
+    """Wake workers for these events: one message per INGEST_TASK_BATCH of them, since a message costs a
+    worker about as much as linking an event. The inbox row is the durable record: if the broker is down
+    the sweeper enqueues them later, so a failure here is logged, not raised to the sender."""
+    from channels_ingest.tasks import process_raw_events_task
 
-    _enqueue(normalize_raw_event_task, raw_event_ids)
-
-
-def enqueue_link(raw_event_ids) -> None:
-    from channels_ingest.tasks import link_raw_event_task
-
-    _enqueue(link_raw_event_task, raw_event_ids)
-
-
-def _enqueue(task, raw_event_ids) -> None:
-    for raw_event_id in raw_event_ids:
+    ids = [str(raw_event_id) for raw_event_id in raw_event_ids]
+    size = settings.INGEST_TASK_BATCH
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
         try:
-            task.delay(str(raw_event_id))
+            process_raw_events_task.delay(chunk)
         except Exception:
-            logger.exception("could not enqueue %s for raw event %s; the sweeper will retry", task.name, raw_event_id)
+            logger.exception(
+                "could not enqueue %s for %d raw events (%s, …); the sweeper will retry",
+                process_raw_events_task.name,
+                len(chunk),
+                chunk[0],
+            )
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """What one batch run did: linked (processed or dropped as suppressed), failed normalization, or left
+    pending with a linking error recorded (the sweeper brings those back)."""
+
+    linked: int
+    failed: int
+    errors: int
+
+
+def raw_events_process(*, raw_event_ids) -> ProcessResult:
+    """Normalize and link a batch of events: the work of one Celery message.
+
+    Normalization runs for the whole batch in one transaction (raw_events_normalize); linking, one event at
+    a time, each in a transaction of its own (raw_event_link). Per-event transactions keep every event's
+    locks (its row, its identifiers' advisory locks, its customer's row) only while that event links: two
+    workers whose batches share identifiers then wait for each other an event at a time instead of a batch
+    at a time, and cannot deadlock across events. One bad event is recorded on its row and does not stop
+    its neighbours.
+
+    Idempotent like its parts: events already processed, failed, or held by another worker are skipped. A
+    DatabaseError (a deadlock, a lost connection) is raised after the rest of the batch was tried, so that
+    the task is retried; the retry skips what was done.
+    """
+    ids = list(dict.fromkeys(str(raw_event_id) for raw_event_id in raw_event_ids))
+    position = {raw_event_id: index for index, raw_event_id in enumerate(ids)}
+    # In the order they were accepted: a sender's later event (one joining two customers) links after.
+    pending = sorted(
+        RawEvent.objects.filter(id__in=ids, status=RawEventStatus.PENDING)
+        .annotate(not_normalized=ExpressionWrapper(Q(normalized__isnull=True), output_field=BooleanField()))
+        .values_list("id", "not_normalized"),
+        key=lambda row: position[str(row[0])],
+    )
+    # Canonical events come normalized from the accept path; the others are normalized here, together.
+    unnormalized = [pk for pk, not_normalized in pending if not_normalized]
+    if not pending:
+        return ProcessResult(linked=0, failed=0, errors=0)
+    failed = raw_events_normalize(raw_event_ids=unnormalized, enqueue=False) if unnormalized else 0
+    # Suppression is rare: one query for the batch instead of one per event when nothing is suppressed.
+    check_suppressed = SuppressedIdentifier.objects.exists()
+    linked = errors = 0
+    retry = None
+    for raw_event_id, _ in pending:
+        try:
+            done, _ = _link(raw_event_id, check_suppressed=check_suppressed)
+        except DatabaseError as exc:
+            retry = retry or exc
+            errors += 1
+        except Exception:
+            # Recorded on the event by _link; a bug for this payload must not hold back the rest.
+            logger.exception("linking raw event %s failed; it stays pending for the sweeper", raw_event_id)
+            errors += 1
+        else:
+            linked += done
+    if retry is not None:
+        raise retry
+    return ProcessResult(linked=linked, failed=failed, errors=errors)
+
+
+def raw_events_normalize(*, raw_event_ids, enqueue: bool = True) -> int:
+    """Normalize the pending, not yet normalized events among these; returns how many failed.
+
+    One transaction: the rows are taken with one SELECT … FOR UPDATE SKIP LOCKED (a row another worker
+    holds is its business) and written back with one UPDATE. A payload that cannot be normalized is marked
+    failed with the reason (kept for an analyst to fix and reprocess). With `enqueue`, linking of the
+    normalized ones is enqueued after commit.
+    """
+    with transaction.atomic():
+        rows = list(
+            RawEvent.objects.select_for_update(skip_locked=True).filter(
+                id__in=list(raw_event_ids), status=RawEventStatus.PENDING, normalized__isnull=True
+            )
+        )
+        if not rows:
+            return 0
+        for raw_event in rows:
+            _normalize_row(raw_event)
+        now = timezone.now()
+        for raw_event in rows:
+            raw_event.updated_at = now
+        RawEvent.objects.bulk_update(rows, ["normalized", "status", "error", "attempts", "updated_at"])
+        if enqueue:
+            normalized = [r.id for r in rows if r.normalized is not None]
+            transaction.on_commit(lambda: enqueue_process(normalized))
+    return sum(raw_event.status == RawEventStatus.FAILED for raw_event in rows)
 
 
 def raw_event_normalize(*, raw_event_id) -> NormalizedEvent | None:
-    """Normalize a pending event and hand it to linking; a payload that cannot be normalized is marked
-    failed with the reason (kept for an analyst to fix and reprocess).
+    """Normalize one pending event and enqueue its linking after commit; a payload that cannot be
+    normalized is marked failed with the reason. Returns the normalized event, or None.
 
     Idempotent: the pending, not yet normalized row is taken under a row lock, skipping it when another
     delivery holds it, so a duplicate delivery neither normalizes twice nor counts an attempt.
@@ -208,15 +353,20 @@ def raw_event_normalize(*, raw_event_id) -> NormalizedEvent | None:
             .first()
         )
         if raw_event is not None:
-            return _normalize_locked(raw_event)
+            normalized = _normalize_row(raw_event)
+            raw_event.save(update_fields=["normalized", "status", "error", "attempts", "updated_at"])
+            if normalized is not None:
+                transaction.on_commit(lambda: enqueue_process([raw_event_id]))
+            return normalized
     # Already normalized but maybe never linked (a lost wake-up): linking is idempotent, so nudge it.
     if RawEvent.objects.filter(id=raw_event_id, status=RawEventStatus.PENDING, normalized__isnull=False).exists():
-        enqueue_link([raw_event_id])
+        enqueue_process([raw_event_id])
     return None
 
 
-def _normalize_locked(raw_event: RawEvent) -> NormalizedEvent | None:
-    """Requires the event's row lock in the caller's transaction."""
+def _normalize_row(raw_event: RawEvent) -> NormalizedEvent | None:
+    """Normalize the row in memory (the caller saves it, holding its row lock): its normalized form, or
+    status failed and the error."""
     try:
         delivery = Delivery(source=raw_event.source, received_at=raw_event.received_at)
         normalized = normalize_payload(raw_event.format, raw_event.payload, delivery)
@@ -233,18 +383,15 @@ def _normalize_locked(raw_event: RawEvent) -> NormalizedEvent | None:
     if error is not None:
         raw_event.status = RawEventStatus.FAILED
         raw_event.error = error[:2000]
-        raw_event.save(update_fields=["status", "error", "attempts", "updated_at"])
         return None
     raw_event.normalized = normalized.to_json()
     raw_event.error = ""
-    raw_event.save(update_fields=["normalized", "error", "attempts", "updated_at"])
-    raw_event_id = raw_event.id
-    transaction.on_commit(lambda: enqueue_link([raw_event_id]))
     return normalized
 
 
 def raw_event_link(*, raw_event_id):
-    """Link a normalized event to its customer and put it on the timeline, then mark it processed.
+    """Link a normalized event to its customer and put it on the timeline, then mark it processed; returns
+    the interaction (None for identity-only events, and when there was nothing to do).
 
     One transaction holding the raw event's row lock, taken with SKIP LOCKED: a duplicate delivery while
     another worker links it leaves at once, and one after finds it processed; neither changes anything
@@ -252,6 +399,12 @@ def raw_event_link(*, raw_event_id):
     up RAW_EVENT_MAX_ATTEMPTS. An unexpected error is recorded on the event and re-raised for retry. An
     event carrying an identifier suppressed since it was accepted is deleted instead (and counted).
     """
+    return _link(raw_event_id, check_suppressed=True)[1]
+
+
+def _link(raw_event_id, *, check_suppressed: bool) -> tuple[bool, object]:
+    """raw_event_link's work: (whether the event was linked or dropped, its interaction). No check of
+    suppression with `check_suppressed=False`, for callers that found nothing suppressed just before."""
     try:
         with transaction.atomic():
             raw_event = (
@@ -260,14 +413,14 @@ def raw_event_link(*, raw_event_id):
                 .first()
             )
             if raw_event is None:
-                return None
+                return False, None
             event = NormalizedEvent.from_json(raw_event.normalized)
-            hits = suppressed_digests(event.identifiers)
+            hits = suppressed_digests(event.identifiers) if check_suppressed else None
             if hits:
                 raw_event.delete()
                 suppressed_events_count(hits)
                 logger.info("dropped raw event %s: it carries a suppressed identifier", raw_event_id)
-                return None
+                return True, None
             link = customer_link(
                 identifiers=event.identifiers,
                 traits=event.traits,
@@ -297,7 +450,7 @@ def raw_event_link(*, raw_event_id):
             updated_at=timezone.now(),
         )
         raise
-    return interaction
+    return True, interaction
 
 
 def broker_backlog() -> int | None:
@@ -341,14 +494,13 @@ def raw_events_sweep(*, now=None, limit: int | None = None) -> SweepResult:
         return SweepResult(requeued=0, dead=dead)
     rows = list(
         stale.filter(attempts__lt=settings.RAW_EVENT_MAX_ATTEMPTS)
-        .annotate(not_normalized=ExpressionWrapper(Q(normalized__isnull=True), output_field=BooleanField()))
         .order_by("updated_at")
-        .values_list("id", "not_normalized")[:limit]
+        .values_list("id", flat=True)[:limit]
     )
     # Touch them so the next sweep leaves them to the workers for another full period.
-    RawEvent.objects.filter(id__in=[pk for pk, _ in rows]).update(updated_at=now)
-    enqueue_normalize([pk for pk, not_normalized in rows if not_normalized])
-    enqueue_link([pk for pk, not_normalized in rows if not not_normalized])
+    RawEvent.objects.filter(id__in=rows).update(updated_at=now)
+    # In batches, like the accept path: a worker normalizes whatever of a batch still needs it, then links.
+    enqueue_process(rows)
     if rows or dead:
         logger.info("sweeper re-enqueued %d pending raw events, parked %d as dead", len(rows), dead)
     return SweepResult(requeued=len(rows), dead=dead)
@@ -362,5 +514,5 @@ def raw_event_reprocess(*, raw_event_ids) -> int:
             status=RawEventStatus.PENDING, error="", normalized=None, attempts=0, updated_at=timezone.now()
         )
         ids = list(raw_event_ids)
-        transaction.on_commit(lambda: enqueue_normalize(ids))
+        transaction.on_commit(lambda: enqueue_process(ids))
     return count

@@ -146,6 +146,11 @@ CELERY_BEAT_SCHEDULE = {
 # many processing attempts it is parked as dead.
 RAW_EVENT_SWEEP_AFTER = timedelta(seconds=env_int("RAW_EVENT_SWEEP_AFTER", default=60))
 RAW_EVENT_MAX_ATTEMPTS = env_int("RAW_EVENT_MAX_ATTEMPTS", default=10)
+# Most events one Celery message asks a worker to process: a message costs about as much as linking an event,
+# so accepted batches (and the sweeper) wake workers in batches of this size.
+INGEST_TASK_BATCH = env_int("INGEST_TASK_BATCH", default=100)
+if INGEST_TASK_BATCH < 1:
+    raise ImproperlyConfigured(f"INGEST_TASK_BATCH must be at least 1, not {INGEST_TASK_BATCH}")
 
 # --- Identity: the region a phone number without a country code is read in (ISO 3166 alpha-2).
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US").upper()

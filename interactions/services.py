@@ -106,7 +106,9 @@ def _case_for(*, customer: Customer, event: NormalizedEvent) -> Case | None:
     return None
 
 
-@transaction.atomic
+# No savepoint of its own: linking calls it inside the event's transaction, where an error rolls back the
+# whole event anyway, and a savepoint is two more round trips per event.
+@transaction.atomic(savepoint=False)
 def interaction_record(*, customer: Customer, event: NormalizedEvent, raw_event=None) -> Interaction:
     """Put the event on the customer's timeline: one interaction per (source, external_id), updated in place.
 

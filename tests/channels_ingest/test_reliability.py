@@ -44,7 +44,7 @@ def test_a_second_normalize_changes_nothing_and_only_nudges_linking(monkeypatch)
     raw_event_normalize(raw_event_id=raw_event_id)
     before = _snapshot(raw_event_id)
     nudged = []
-    monkeypatch.setattr("channels_ingest.services.enqueue_link", nudged.extend)
+    monkeypatch.setattr("channels_ingest.services.enqueue_process", nudged.extend)
 
     raw_event_normalize(raw_event_id=raw_event_id)
 
@@ -154,35 +154,6 @@ def test_recovery_from_a_dead_worker_is_bounded_by_the_sweeper_not_the_broker():
     assert bound <= timedelta(minutes=2)
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] == 300
     assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_TASK_REJECT_ON_WORKER_LOST
-
-
-@pytest.fixture
-def redis_broker(settings):
-    """Celery publishing for real to Redis, on a queue of this test's own, with no worker consuming it."""
-    import uuid
-
-    from customer_memory.celery import app
-
-    queue = f"cm-sweep-test-{uuid.uuid4().hex[:8]}"
-    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "task_default_queue")}
-    app.conf.update(task_always_eager=False, broker_url=settings.REDIS_URL, task_default_queue=queue)
-    app._pool = None
-    app.amqp._producer_pool = None
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    settings.CELERY_TASK_DEFAULT_QUEUE = queue
-
-    def purge():
-        with app.connection_for_write() as connection:
-            try:
-                connection.default_channel.queue_purge(queue)
-            except Exception:
-                pass
-
-    yield purge
-    purge()
-    app.conf.update(saved)
-    app._pool = None
-    app.amqp._producer_pool = None
 
 
 @pytest.mark.django_db

@@ -28,7 +28,7 @@ def test_an_accepted_event_becomes_an_interaction_of_a_new_customer(ingest):
     assert raw_event.status == RawEventStatus.PROCESSED
     assert raw_event.interaction.customer == raw_event.customer
     assert raw_event.customer.name == "Miles Reed"
-    assert raw_event.attempts == 2  # one normalize, one link
+    assert raw_event.attempts == 1  # normalized when accepted: linking is its one run
 
 
 def test_sending_the_same_event_twice_stores_it_once(ingest):
@@ -171,7 +171,8 @@ def test_a_broker_outage_at_accept_does_not_fail_the_sender(
     # Stored and still pending: the sweeper will pick it up once the broker is back.
     assert RawEvent.objects.get(id=accepted.id).status == RawEventStatus.PENDING
     assert (
-        f"could not enqueue channels_ingest.tasks.normalize_raw_event_task for raw event {accepted.id}" in caplog.text
+        f"could not enqueue channels_ingest.tasks.process_raw_events_task for 1 raw events ({accepted.id}, …)"
+        in caplog.text
     )
 
 
