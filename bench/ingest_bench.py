@@ -225,7 +225,10 @@ def pending_count(db) -> int:
     ).fetchone()[0]
 
 
-def start_workers(concurrency: int = 2) -> subprocess.Popen:
+def start_workers(concurrency: int = 2, prefetch: int | None = None) -> subprocess.Popen:
+    env = service_env()
+    if prefetch is not None:
+        env["CELERY_WORKER_PREFETCH_MULTIPLIER"] = str(prefetch)
     return subprocess.Popen(
         [
             sys.executable,
@@ -242,7 +245,7 @@ def start_workers(concurrency: int = 2) -> subprocess.Popen:
             "--loglevel=WARNING",
         ],
         cwd=ROOT,
-        env=service_env(),
+        env=env,
     )
 
 
@@ -287,6 +290,9 @@ def steady(base: str, token: str, rate: int, seconds: int, customers: int, worke
     drain_deadline = time.monotonic() + 120
     while pending_count(db) and time.monotonic() < drain_deadline:
         time.sleep(0.5)
+    left = pending_count(db)
+    if left:
+        print(f"steady: {left:,} events still pending 120 s after sending stopped (the workers fell behind)")
     lags = [
         row[0]
         for row in db.execute(
@@ -317,6 +323,11 @@ def main():
     parser.add_argument("--steady-rate", type=int, default=500)
     parser.add_argument("--steady-seconds", type=int, default=600)
     parser.add_argument("--gunicorn-workers", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes (celery -c), default 2")
+    parser.add_argument("--prefetch", type=int, default=None, help="CELERY_WORKER_PREFETCH_MULTIPLIER for the workers")
+    parser.add_argument(
+        "--skip-channels", action="store_true", help="no Segment and single-event phases (quicker end-to-end runs)"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -349,16 +360,17 @@ def main():
             wait_for(port)
             rate = accept_batched(base, token, args.events, customers, start=0)
             print(f"accept, POST /api/v1/events, batches of 500, 4 clients: {rate:,.0f} events/s")
-            segment_rate = accept_segment_batched(base, token, 10_000)
-            if segment_rate is None:
-                print("accept, Segment batch: endpoint not present")
-            else:
-                print(f"accept, Segment batch endpoint, batches of 100: {segment_rate:,.0f} events/s")
-            single_rate, detail = accept_single(base, token, args.single_seconds)
-            print(f"accept, one event per request (wrk, 16 connections): {single_rate:,.0f} requests/s, {detail}")
+            if not args.skip_channels:
+                segment_rate = accept_segment_batched(base, token, 10_000)
+                if segment_rate is None:
+                    print("accept, Segment batch: endpoint not present")
+                else:
+                    print(f"accept, Segment batch endpoint, batches of 100: {segment_rate:,.0f} events/s")
+                single_rate, detail = accept_single(base, token, args.single_seconds)
+                print(f"accept, one event per request (wrk, 16 connections): {single_rate:,.0f} requests/s, {detail}")
 
             backlog = pending_count(db)
-            worker = start_workers(2)
+            worker = start_workers(args.concurrency, args.prefetch)
             started = time.monotonic()
             while pending_count(db):
                 time.sleep(0.5)
@@ -366,8 +378,8 @@ def main():
                     raise SystemExit("backlog not drained within an hour")
             elapsed = time.monotonic() - started
             print(
-                f"end to end, 2 worker processes: {backlog:,} events in {elapsed:.1f} s = {backlog / elapsed:,.0f} "
-                "events/s normalized and linked"
+                f"end to end, {args.concurrency} worker processes: {backlog:,} events in {elapsed:.1f} s = "
+                f"{backlog / elapsed:,.0f} events/s normalized and linked"
             )
 
             sent, lags, rss = steady(base, token, args.steady_rate, args.steady_seconds, customers, worker, db)
@@ -380,7 +392,7 @@ def main():
                 )
             if rss:
                 print(
-                    f"worker RSS (2 children, kB): first {rss[0][1]:,}, last {rss[-1][1]:,}, "
+                    f"worker RSS ({args.concurrency} children, kB): first {rss[0][1]:,}, last {rss[-1][1]:,}, "
                     f"slope {slope(rss):+,.0f} kB/min over {len(rss)} samples"
                 )
         finally:

@@ -22,6 +22,10 @@ IDENTIFIER_KEYS = {
 }
 TRAIT_KEYS = ("name", "first_name", "last_name", "preferred_name", "language", "date_of_birth", "address")
 MAX_TEXT = 10_000
+# Django builds an enum's .values anew on every access: read them once, for the accept path's sake.
+CHANNELS = frozenset(Channel.values)
+DIRECTIONS = frozenset(Direction.values)
+CASE_STATUSES = frozenset(CaseStatus.values)
 
 
 def normalize(payload, delivery=None) -> NormalizedEvent:
@@ -32,10 +36,10 @@ def normalize(payload, delivery=None) -> NormalizedEvent:
     if not isinstance(customer, dict):
         raise NormalizationError("customer: required, an object with at least one identifier")
     channel = _required_text(payload, "channel")
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         raise NormalizationError(f"channel: {channel!r} is not a channel (one of {', '.join(Channel.values)})")
     direction = _optional_text(payload, "direction") or Direction.INBOUND
-    if direction not in Direction.values:
+    if direction not in DIRECTIONS:
         raise NormalizationError(f"direction: {direction!r} is not one of {', '.join(Direction.values)}")
     attributes = payload.get("attributes") or {}
     if not isinstance(attributes, dict):
@@ -102,7 +106,7 @@ def _case(value) -> CaseRef | None:
     if not isinstance(value, dict):
         raise NormalizationError("case: must be an object with external_id")
     status = _optional_text(value, "status", field="case.status") or CaseStatus.OPEN
-    if status not in CaseStatus.values:
+    if status not in CASE_STATUSES:
         raise NormalizationError(f"case.status: {status!r} is not one of {', '.join(CaseStatus.values)}")
     return CaseRef(
         external_id=_required_text(value, "external_id", field="case.external_id", max_length=255),

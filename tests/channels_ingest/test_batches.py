@@ -101,3 +101,19 @@ def test_an_accepted_batch_wakes_workers_with_one_message_per_ingest_task_batch(
         canonical_events_accept(payloads=[miles_chat(external_id=f"chat-{n}") for n in range(5)])
 
     assert broker_backlog() == 3  # 5 events, 2 per message
+
+
+def test_linking_commits_asynchronously_and_leaves_the_connection_as_it_found_it():
+    ids = _accepted_ids(miles_chat())
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        before = cursor.fetchone()[0]
+
+    with CaptureQueriesContext(connection) as queries:
+        raw_events_process(raw_event_ids=ids)
+
+    statements = [q["sql"] for q in queries]
+    assert statements.count("SET synchronous_commit TO off") == 1  # once per batch, not per event
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == before
