@@ -67,7 +67,7 @@ def service_env() -> dict:
     )
 
 
-def canonical_event(number: int, customers: int, rng: random.Random) -> dict:
+def canonical_event(number: int, customers: int, rng: random.Random, prefix: str = "e") -> dict:
     """Half the events are about customers already on record, half about new people."""
     if number % 2 and customers:
         phone = phone_of(rng.randrange(customers))
@@ -76,7 +76,7 @@ def canonical_event(number: int, customers: int, rng: random.Random) -> dict:
     channel = ("chat", "email", "voice", "web")[number % 4]
     return {
         "source": SOURCE,
-        "external_id": f"e-{number}",
+        "external_id": f"{prefix}-{number}",
         "channel": channel,
         "type": "conversation",
         "occurred_at": datetime.now(UTC).isoformat(),
@@ -276,7 +276,9 @@ def steady(base: str, token: str, rate: int, seconds: int, customers: int, worke
     next_tick = started
     next_sample = started
     while time.monotonic() - started < seconds:
-        body = json.dumps([canonical_event(n, customers, rng) for n in range(number, number + per_tick)])
+        body = json.dumps(
+            [canonical_event(n, customers, rng, prefix="steady") for n in range(number, number + per_tick)]
+        )
         number += per_tick
         answer = session.post(f"{base}/api/v1/events", data=body, headers=headers, timeout=30)
         if answer.status_code != 202:
@@ -297,7 +299,7 @@ def steady(base: str, token: str, rate: int, seconds: int, customers: int, worke
         row[0]
         for row in db.execute(
             "SELECT extract(epoch FROM processed_at - received_at) FROM channels_ingest_rawevent "
-            "WHERE source = %s AND external_id >= 'e-10000000' AND processed_at IS NOT NULL ORDER BY 1",
+            "WHERE source = %s AND external_id LIKE 'steady-%%' AND processed_at IS NOT NULL ORDER BY 1",
             [SOURCE],
         ).fetchall()
     ]
