@@ -297,7 +297,7 @@ def raw_events_process(*, raw_event_ids) -> ProcessResult:
     unnormalized = [pk for pk, not_normalized in pending if not_normalized]
     if not pending:
         return ProcessResult(linked=0, failed=0, errors=0)
-    failed = raw_events_normalize(raw_event_ids=unnormalized, enqueue=False) if unnormalized else 0
+    failed = raw_events_normalize(raw_event_ids=unnormalized) if unnormalized else 0
     # Suppression is rare: one query for the batch instead of one per event when nothing is suppressed.
     check_suppressed = SuppressedIdentifier.objects.exists()
     linked = errors = 0
@@ -345,13 +345,12 @@ def _asynchronous_commit():
             logger.debug("could not reset synchronous_commit", exc_info=True)
 
 
-def raw_events_normalize(*, raw_event_ids, enqueue: bool = True) -> int:
+def raw_events_normalize(*, raw_event_ids) -> int:
     """Normalize the pending, not yet normalized events among these; returns how many failed.
 
     One transaction: the rows are taken with one SELECT … FOR UPDATE SKIP LOCKED (a row another worker
     holds is its business) and written back with one UPDATE. A payload that cannot be normalized is marked
-    failed with the reason (kept for an analyst to fix and reprocess). With `enqueue`, linking of the
-    normalized ones is enqueued after commit.
+    failed with the reason (kept for an analyst to fix and reprocess). The caller links the others.
     """
     with transaction.atomic():
         # By id alone, for the plan's sake (see raw_events_process); rows done meanwhile are left alone.
@@ -368,11 +367,8 @@ def raw_events_normalize(*, raw_event_ids, enqueue: bool = True) -> int:
             _normalize_row(raw_event)
         now = timezone.now()
         for raw_event in rows:
-            raw_event.updated_at = now
+            raw_event.updated_at = now  # bulk_update does not apply auto_now
         RawEvent.objects.bulk_update(rows, ["normalized", "status", "error", "attempts", "updated_at"])
-        if enqueue:
-            normalized = [r.id for r in rows if r.normalized is not None]
-            transaction.on_commit(lambda: enqueue_process(normalized))
     return sum(raw_event.status == RawEventStatus.FAILED for raw_event in rows)
 
 
