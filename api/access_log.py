@@ -21,7 +21,6 @@ import uuid
 import orjson
 from django.conf import settings
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -29,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 from api.choices import AccessAction
 from api.models import AccessLog, ApiClient
 from customer_memory.models import Customer
+from customer_memory.redis_cache import cache_redis
 
 logger = logging.getLogger(__name__)
 
@@ -71,12 +71,8 @@ def record(request, customer, action: AccessAction) -> AccessLog:
 
 
 def _redis():
-    """The raw Redis client of the default cache, or None when the cache is not Redis (embedded mode)."""
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache) or settings.ACCESS_LOG_BATCH <= 1:
-        return None
-    # Django's cache API has no lists: the backend's own client, as the throttle uses it.
-    return backend._cache.get_client(BUFFER_KEY, write=True)
+    """The cache's Redis client when card reads are buffered; None in embedded mode or with a batch of 1."""
+    return cache_redis() if settings.ACCESS_LOG_BATCH > 1 else None
 
 
 def _buffer_key() -> str:

@@ -20,7 +20,6 @@ import uuid
 
 from django.conf import settings
 from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -28,6 +27,7 @@ from django.dispatch import receiver
 from customer_memory.card import card_facts, card_render, empty_card
 from customer_memory.identity.normalize import identifier_match_key
 from customer_memory.models import Customer, Identifier, Trait
+from customer_memory.redis_cache import cache_redis
 from customer_memory.selectors import customer_by_id, lookup_value, parse_uuid
 from interactions.models import Agent, Case, Handover, Interaction, Promise
 
@@ -100,7 +100,7 @@ def cached_customer_id(kind: str, value: str) -> str | None:
     """The id of the customer holding (kind, normalized value), or None. May be stale: check it against
     the facts it leads to (see card_for_identifier), and call `forget_identifier` when it is."""
     key = _who_key(kind, value)
-    redis = _redis()
+    redis = cache_redis()
     if redis is None:
         customer_id = cache.get(key)
     else:
@@ -132,19 +132,11 @@ return {id, redis.call('GET', ARGV[2] .. id), redis.call('GET', ARGV[3] .. id), 
 _warm_read_script = None
 
 
-def _redis():
-    """The default cache's own Redis client, or None in embedded mode (the in-memory cache)."""
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
-        return None
-    return backend._cache.get_client(_AGENTS_TOKEN)
-
-
 def _warm_facts(*, who: str = "", customer_id: str = "") -> tuple[str | None, dict | None]:
     """(customer id, facts) from the cache in one round trip when everything is there and still valid, by
     identifier (`who`, a _who_key) or by id; (id or None, None) when the caller must take the slow path."""
     global _warm_read_script
-    redis = _redis()
+    redis = cache_redis()
     if redis is None:
         return customer_id or None, None
     backend = caches["default"]
