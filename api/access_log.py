@@ -3,7 +3,7 @@
 Most reads (timeline, export, identity, the admin) write their AccessLog row in the request. Card reads, the
 hot path, are buffered instead when the cache is Redis: each read appends one entry to a Redis list in the
 same request (so a web process that dies afterwards loses nothing), and the entries are written to the table
-in batches of ACCESS_LOG_BATCH by whichever request fills a batch, by the `flush_access_log_task` beat task
+in batches of ACCESS_LOG_BATCH by whichever request fills a batch (after its answer is sent), by the `flush_access_log_task` beat task
 every ACCESS_LOG_FLUSH_SECONDS, and before the admin lists the log or an export or erasure reads it.
 
 What a crash can lose: a process killed between taking a batch off the list and committing it (a few
@@ -16,12 +16,15 @@ read racing the erasure) is dropped at flush, because its customer no longer exi
 import ipaddress
 import logging
 import re
+import threading
 import uuid
 
 import orjson
 from django.conf import settings
 from django.core.cache import caches
+from django.core.signals import request_finished
 from django.db import connection, transaction
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -97,12 +100,27 @@ def record_read(request, customer_id, action: AccessAction, *, client: ApiClient
         except Exception:
             logger.warning("access-log buffer unavailable; writing the entry directly", exc_info=True)
         else:
-            if length % settings.ACCESS_LOG_BATCH == 0:  # this read filled a batch: write it out
-                flush()
+            if length % settings.ACCESS_LOG_BATCH == 0:
+                # This read filled a batch: write it out once the answer is sent (request_finished below), so
+                # that no card waits on the INSERT and its commit.
+                _batch_full.pending = True
             return
     AccessLog.objects.create(
         customer_id=customer_id, action=action, client=client, request_id=entry["request_id"], ip=entry["ip"]
     )
+
+
+_batch_full = threading.local()
+
+
+@receiver(request_finished)
+def _flush_after_the_response(sender, **kwargs):
+    if getattr(_batch_full, "pending", False):
+        _batch_full.pending = False
+        try:
+            flush()
+        except Exception:  # the entries stay in Redis for the next flush; the answer is already sent
+            logger.warning("access-log flush failed; entries kept in Redis", exc_info=True)
 
 
 def flush(*, limit: int | None = None) -> int:
