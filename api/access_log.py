@@ -3,8 +3,9 @@
 Most reads (timeline, export, identity, the admin) write their AccessLog row in the request. Card reads, the
 hot path, are buffered instead when the cache is Redis: each read appends one entry to a Redis list in the
 same request (so a web process that dies afterwards loses nothing), and the entries are written to the table
-in batches of ACCESS_LOG_BATCH by whichever request fills a batch (after its answer is sent), by the `flush_access_log_task` beat task
-every ACCESS_LOG_FLUSH_SECONDS, and before the admin lists the log or an export or erasure reads it.
+in batches of ACCESS_LOG_BATCH by whichever request fills a batch (after its answer is sent), by the
+`flush_access_log_task` beat task every ACCESS_LOG_FLUSH_SECONDS, and before the admin lists the log or an
+export or erasure reads it.
 
 What a crash can lose: a process killed between taking a batch off the list and committing it (a few
 milliseconds) loses that batch, at most ACCESS_LOG_BATCH entries; a failed INSERT puts the batch back. Entries
