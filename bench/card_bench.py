@@ -148,6 +148,50 @@ def count_queries(phone: str) -> int:
     return len(queries)
 
 
+def in_process_requests(phones: list[str], rounds: int = 3) -> None:
+    """Whole warm requests through the WSGI application (middleware, token check, throttle, card, access log,
+    JSON) without a server or a socket: CPU time per request is what one core can serve at most."""
+    import io
+
+    from django.core.wsgi import get_wsgi_application
+
+    from api.services import api_client_create
+
+    application = get_wsgi_application()
+    _, token = api_client_create(name=f"bench-wsgi-{os.getpid()}", scopes=["card:read"])
+    warm_up(phones)
+
+    def request(phone: str) -> None:
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": "/api/v1/card",
+            "QUERY_STRING": f"phone=%2B{phone[1:]}",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Bearer {token}",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+        }
+        status = []
+        response = application(environ, lambda line, headers: status.append(line))
+        b"".join(response)
+        response.close()  # as a WSGI server does: request_finished (the access log's batch write) runs here
+        assert status[0].startswith("200"), status
+
+    samples = []
+    cpu_started = time.process_time()
+    for phone in phones * rounds:
+        started = time.perf_counter_ns()
+        request(phone)
+        samples.append(time.perf_counter_ns() - started)
+    cpu = (time.process_time() - cpu_started) / len(samples) * 1e3
+    print(line("warm request, WSGI in process", percentiles(samples)))
+    print(f"  CPU per warm request in process: {cpu:.3f} ms (one core: at most {1000 / cpu:,.0f} requests/s)")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -291,6 +335,7 @@ def main():
         known = [phone_of(rng.randrange(customers)) for _ in range(args.samples)]
     else:
         known = in_service(info, rng, args.samples)["known phones"]
+    in_process_requests(known[:500])
     if not args.no_http:
         over_http(info, rng, args, known)
 
