@@ -2,20 +2,46 @@ import base64
 import binascii
 import hashlib
 import hmac
+import time
 import urllib.parse
 
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from api.models import ApiClient, token_digest
 
+# Token digest -> (active client, monotonic time it was read). Every API request starts with this lookup, and a
+# SQL round trip per request is a large share of a warm card's cost; the price is that revoking a client
+# (is_active off, or a new token) takes up to API_TOKEN_CACHE_SECONDS to reach other processes. Within this
+# process a save or delete of any client empties it at once.
+_clients: dict[str, tuple[ApiClient, float]] = {}
+_CLIENTS_MAX = 10_000
+
 
 def client_for_token(token: str) -> ApiClient:
-    client = ApiClient.objects.filter(token_digest=token_digest(token)).first()
+    """The active API client holding `token`; AuthenticationFailed when there is none (unknown or revoked)."""
+    digest = token_digest(token)
+    now = time.monotonic()
+    cached = _clients.get(digest)
+    if cached is not None and now - cached[1] < settings.API_TOKEN_CACHE_SECONDS:
+        return cached[0]
+    client = ApiClient.objects.filter(token_digest=digest).first()
     if client is None or not client.is_active:
+        _clients.pop(digest, None)
         raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
+    if len(_clients) >= _CLIENTS_MAX:  # many clients, or a scan of guessed tokens: start over, stay bounded
+        _clients.clear()
+    _clients[digest] = (client, now)
     return client
+
+
+@receiver([post_save, post_delete], sender=ApiClient)
+def _client_changed(sender, **kwargs):
+    _clients.clear()
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):

@@ -6,11 +6,11 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
 from rest_framework import exceptions, throttling
 
 from api.models import ApiClient
 from api.scopes import INGEST_CHANNEL_SCOPES, Scope
+from customer_memory.redis_cache import cache_redis
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +33,11 @@ def _count(key: str, *, timeout: int) -> int:
     On Redis this is one round trip per request: Django's cache API would take three (SET NX, EXISTS,
     INCRBY), and the throttle runs on every request.
     """
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        redis_key = backend.make_and_validate_key(key)
+    redis = cache_redis()
+    if redis is not None:
+        redis_key = caches["default"].make_and_validate_key(key)
         # One round trip: INCR, and the window's expiry set only when it has none (EXPIRE NX, Redis ≥ 7).
-        pipeline = backend._cache.get_client(redis_key, write=True).pipeline(transaction=False)
+        pipeline = redis.pipeline(transaction=False)
         pipeline.incr(redis_key)
         pipeline.expire(redis_key, timeout, nx=True)
         count, _ = pipeline.execute()

@@ -3,6 +3,7 @@
     .venv/bin/python bench/build_dataset.py          # once: 1M customers, 10M interactions
     .venv/bin/python bench/card_bench.py             # in-service + floor + HTTP (gunicorn + wrk)
     .venv/bin/python bench/card_bench.py --no-http   # in-service + floor only
+    .venv/bin/python bench/card_bench.py --no-service --worker-class sync --workers 4   # HTTP only, another server
 
 Lookups are by phone, as an agent desktop does at call start: random known customers, the heaviest
 customers (thousands of interactions), and unknown numbers. "Cold" is the first read of a card after the
@@ -11,7 +12,6 @@ fetches the same rows the card shows, rendered to JSON: what no ORM can beat.
 """
 
 import argparse
-import json
 import os
 import random
 import re
@@ -36,12 +36,15 @@ os.environ.update(
     DATABASE_URL=BENCH_URL, REDIS_URL=BENCH_REDIS, DEBUG="0", CELERY_TASK_ALWAYS_EAGER="1", SECURE_SSL_REDIRECT="0"
 )
 os.environ.setdefault("SECRET_KEY", "bench-only-secret")
+# Capacity, not the per-client budget, is measured here: one client sends every request.
+os.environ.setdefault("API_THROTTLE_RATE", "100000000/min")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "customer_memory.settings")
 
 import django  # noqa: E402
 
 django.setup()
 
+import orjson  # noqa: E402
 import psycopg  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -90,7 +93,7 @@ def time_cards(phones: list[str], *, cold: bool) -> list[int]:
             cache.clear()
         started = time.perf_counter_ns()
         card = card_for_lookup("phone", phone)
-        json.dumps(card)
+        orjson.dumps(card)  # as the API renders it
         samples.append(time.perf_counter_ns() - started)
     return samples
 
@@ -101,7 +104,7 @@ def time_floor(phones: list[str]) -> list[int]:
         for phone in phones:
             started = time.perf_counter_ns()
             row = floor.execute(FLOOR_SQL, [phone], prepare=True).fetchone()
-            json.dumps(row, default=str)
+            orjson.dumps(row, default=str)
             samples.append(time.perf_counter_ns() - started)
     return samples
 
@@ -134,6 +137,7 @@ def in_service(info: dict, rng: random.Random, samples: int) -> dict:
         f"warm {results['known warm']['p50'] / results['floor']['p50']:.2f}"
     )
     print(f"  queries for one cold card: {count_queries(known[0])}")
+    results["known phones"] = known
     return results
 
 
@@ -146,13 +150,66 @@ def count_queries(phone: str) -> int:
     return len(queries)
 
 
+def in_process_requests(phones: list[str], rounds: int = 3) -> None:
+    """Whole warm requests through the WSGI application (middleware, token check, throttle, card, access log,
+    JSON) without a server or a socket: CPU time per request is what one core can serve at most."""
+    import io
+
+    from django.core.wsgi import get_wsgi_application
+
+    from api.services import api_client_create
+
+    application = get_wsgi_application()
+    _, token = api_client_create(name=f"bench-wsgi-{os.getpid()}", scopes=["card:read"])
+    warm_up(phones)
+
+    def request(phone: str) -> None:
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": "/api/v1/card",
+            "QUERY_STRING": f"phone=%2B{phone[1:]}",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Bearer {token}",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+        }
+        status = []
+        response = application(environ, lambda line, headers: status.append(line))
+        b"".join(response)
+        response.close()  # as a WSGI server does: request_finished (the access log's batch write) runs here
+        assert status[0].startswith("200"), status
+
+    samples = []
+    cpu_started = time.process_time()
+    for phone in phones * rounds:
+        started = time.perf_counter_ns()
+        request(phone)
+        samples.append(time.perf_counter_ns() - started)
+    cpu = (time.process_time() - cpu_started) / len(samples) * 1e3
+    print(line("warm request, WSGI in process", percentiles(samples)))
+    print(f"  CPU per warm request in process: {cpu:.3f} ms (one core: at most {1000 / cpu:,.0f} requests/s)")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def over_http(info: dict, rng: random.Random, duration: int, connections: int, workers: int) -> None:
+def warm_up(phones: list[str]) -> None:
+    """Fill the card cache for these phones (each read once, in this process)."""
+    for phone in phones:
+        card_for_lookup("phone", phone)
+
+
+def over_http(info: dict, rng: random.Random, args, warm_phones: list[str]) -> None:
+    """wrk against gunicorn: first a warm cache (the phones read in the service, all cached), then a cold one
+    (the cache emptied, 20,000 random customers: nearly every read is a first read)."""
+    duration, connections, workers = args.duration, args.connections, args.workers
     if not shutil.which("wrk"):
         print("over HTTP: skipped, wrk is not installed (apt-get install wrk)")
         return
@@ -168,18 +225,23 @@ def over_http(info: dict, rng: random.Random, duration: int, connections: int, w
         .splitlines()[-1]
     )
     customers = info["params"]["customers"]
-    phones = [phone_of(rng.randrange(customers)) for _ in range(20_000)]
+    cold_phones = [phone_of(rng.randrange(customers)) for _ in range(20_000)]
     port = free_port()
-    # Capacity, not the per-client budget, is measured here: one client sends every request.
-    environment = dict(os.environ, API_THROTTLE_RATE="100000000/min")
+    environment = dict(os.environ)
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
             "customer_memory.wsgi",
             "--bind",
             f"127.0.0.1:{port}",
+            "--config",
+            "python:customer_memory.gunicorn_conf",
             "--workers",
             str(workers),
+            "--worker-class",
+            args.worker_class,
+            "--threads",
+            str(args.threads),
             "--access-logfile",
             "/dev/null",
             "--log-level",
@@ -191,17 +253,19 @@ def over_http(info: dict, rng: random.Random, duration: int, connections: int, w
     try:
         wait_for(port)
         with tempfile.TemporaryDirectory() as folder:
-            script = Path(folder) / "card.lua"
-            script.write_text(
-                "local phones = {" + ",".join(f'"%2B{p[1:]}"' for p in phones) + "}\n"
-                "request = function()\n"
-                "  return wrk.format('GET', '/api/v1/card?phone=' .. phones[math.random(#phones)], "
-                f"{{['Authorization'] = 'Bearer {token}'}})\n"
-                "end\n"
-            )
-            for label in ("cold cache", "warm cache"):
+            for label, phones in (("warm cache", warm_phones), ("cold cache", cold_phones)):
+                script = Path(folder) / "card.lua"
+                script.write_text(
+                    "local phones = {" + ",".join(f'"%2B{p[1:]}"' for p in phones) + "}\n"
+                    "request = function()\n"
+                    "  return wrk.format('GET', '/api/v1/card?phone=' .. phones[math.random(#phones)], "
+                    f"{{['Authorization'] = 'Bearer {token}'}})\n"
+                    "end\n"
+                )
                 if label == "cold cache":
                     cache.clear()
+                else:
+                    warm_up(phones)
                 output = subprocess.run(
                     [
                         "wrk",
@@ -224,8 +288,11 @@ def over_http(info: dict, rng: random.Random, duration: int, connections: int, w
                 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
                 if os.environ.get("BENCH_VERBOSE"):
                     print(output)
+                server_kind = f"gunicorn {workers} {args.worker_class} workers" + (
+                    f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+                )
                 print(
-                    f"over HTTP ({label}, gunicorn {workers} workers, wrk {connections} connections, {duration} s): "
+                    f"over HTTP ({label}, {server_kind}, wrk 2 threads x {connections} connections, {duration} s): "
                     f"{float(rps):,.0f} requests/s, p50 {p50}, p99 {p99}"
                     + (f", NON-2xx: {errors.group(1)}" if errors else "")
                     + (
@@ -256,14 +323,22 @@ def main():
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--no-service", action="store_true", help="skip the in-service part (HTTP only)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     args = parser.parse_args()
     info = dataset_info()
     print(f"data set: {info['params']}, totals {info['totals']}")
     rng = random.Random(11)
-    in_service(info, rng, args.samples)
+    if args.no_service:
+        customers = info["params"]["customers"]
+        known = [phone_of(rng.randrange(customers)) for _ in range(args.samples)]
+    else:
+        known = in_service(info, rng, args.samples)["known phones"]
+    in_process_requests(known[:500])
     if not args.no_http:
-        over_http(info, rng, args.duration, args.connections, args.workers)
+        over_http(info, rng, args, known)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import hashlib
 import uuid
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -27,6 +27,7 @@ from django.dispatch import receiver
 from customer_memory.card import card_facts, card_render, empty_card
 from customer_memory.identity.normalize import identifier_match_key
 from customer_memory.models import Customer, Identifier, Trait
+from customer_memory.redis_cache import cache_redis
 from customer_memory.selectors import customer_by_id, lookup_value, parse_uuid
 from interactions.models import Agent, Case, Handover, Interaction, Promise
 
@@ -99,14 +100,64 @@ def cached_customer_id(kind: str, value: str) -> str | None:
     """The id of the customer holding (kind, normalized value), or None. May be stale: check it against
     the facts it leads to (see card_for_identifier), and call `forget_identifier` when it is."""
     key = _who_key(kind, value)
-    customer_id = cache.get(key)
+    redis = cache_redis()
+    if redis is None:
+        customer_id = cache.get(key)
+    else:
+        # Kept as the bare id, not pickled, so that the warm read's script can build the facts key from it.
+        found = redis.get(cache.make_and_validate_key(key))
+        customer_id = found.decode() if found else None
     if customer_id:
         return customer_id
     customer = Customer.objects.by_identifier(kind, value)
     if customer is None:
         return None
-    cache.set(key, str(customer.pk), timeout=settings.CARD_CACHE_TIMEOUT)
+    if redis is None:
+        cache.set(key, str(customer.pk), timeout=settings.CARD_CACHE_TIMEOUT)
+    else:
+        redis.set(cache.make_and_validate_key(key), str(customer.pk), ex=settings.CARD_CACHE_TIMEOUT)
     return str(customer.pk)
+
+
+# --- The warm read in one Redis round trip: identifier -> customer id -> facts and both tokens. The keys it
+# builds from the id are not declared in KEYS, which a single Redis (not Redis Cluster) allows.
+_WARM_READ = """
+local id = ARGV[1]
+if id == '' then
+  id = redis.call('GET', KEYS[1])
+  if not id then return {} end
+end
+return {id, redis.call('GET', ARGV[2] .. id), redis.call('GET', ARGV[3] .. id), redis.call('GET', KEYS[2])}
+"""
+_warm_read_script = None
+
+
+def _warm_facts(*, who: str = "", customer_id: str = "") -> tuple[str | None, dict | None]:
+    """(customer id, facts) from the cache in one round trip when everything is there and still valid, by
+    identifier (`who`, a _who_key) or by id; (id or None, None) when the caller must take the slow path."""
+    global _warm_read_script
+    redis = cache_redis()
+    if redis is None:
+        return customer_id or None, None
+    backend = caches["default"]
+    if _warm_read_script is None:
+        _warm_read_script = redis.register_script(_WARM_READ)
+    found = _warm_read_script(
+        keys=[backend.make_and_validate_key(who or _AGENTS_TOKEN), backend.make_and_validate_key(_AGENTS_TOKEN)],
+        args=[customer_id, backend.make_key(_facts_key("")), backend.make_key(_token_key(""))],
+        client=redis,
+    )
+    if not found:
+        return None, None
+    pk, entry, token, agents_token = found
+    if entry is None or token is None or agents_token is None:
+        return pk.decode(), None
+    # Values were written through Django's cache API: its serializer reads them back.
+    loads = backend._cache._serializer.loads
+    entry, token, agents_token = loads(entry), loads(token), loads(agents_token)
+    if entry["token"] != token or entry["agents_token"] != agents_token:
+        return pk.decode(), None
+    return pk.decode(), entry["facts"]
 
 
 def forget_identifier(kind: str, value: str) -> None:
@@ -123,6 +174,9 @@ def card_for_identifiers(lookups: list[tuple[str, str]], *, channel: str | None 
         normalized = lookup_value(kind, value)
         if normalized is None:
             continue
+        customer_id, facts = _warm_facts(who=_who_key(kind, normalized))
+        if facts is not None and _holds(facts, kind, normalized):
+            return card_render(facts, lookup={"kind": str(kind), "value": value}, channel=channel, now=now)
         for _ in range(2):  # a cached mapping that turns out stale is dropped and looked up once more
             customer_id = cached_customer_id(kind, normalized)
             if customer_id is None:
@@ -151,6 +205,9 @@ def card_for_customer_id(customer_id, *, channel: str | None = None, now=None) -
     pk = parse_uuid(customer_id)
     if pk is None:
         return None
+    _, facts = _warm_facts(customer_id=str(pk))
+    if facts is not None:
+        return card_render(facts, channel=channel, now=now)
     facts = cached_card_facts(pk)
     if facts is None:
         survivor = customer_by_id(pk)  # merged away (or gone): follow the merge chain

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from api import access_log
 from api.models import AccessLog
 from channels_ingest.models import RawEvent
 from customer_memory import card_cache
@@ -81,6 +82,7 @@ def _row(obj) -> dict:
 def customer_export(*, customer: Customer, now=None) -> dict:
     """Everything held on the person, as JSON-ready rows grouped by kind, plus unlinked events carrying
     their identifiers. Raw payloads are included as received."""
+    access_log.flush()  # card reads still buffered in Redis belong in the export too
     ids = person_customer_ids(customer)
     sections = {name: [_row(obj) for obj in rows(ids)] for name, rows in PERSONAL_DATA.items()}
     linked = {row["id"] for row in sections["raw_events"]}
@@ -141,7 +143,6 @@ def identifier_digest(kind: str, value: str) -> str:
     return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
-@transaction.atomic
 def customer_erase(*, customer: Customer, suppress: bool = False) -> Erasure:
     """Delete everything held on the person (see PERSONAL_DATA), and forget their cached cards.
 
@@ -149,6 +150,14 @@ def customer_erase(*, customer: Customer, suppress: bool = False) -> Erasure:
     them are dropped at ingest (and counted) instead of being stored. Locks the customers' rows first, so
     that a concurrent link (which locks owners too) either finishes before or finds them gone.
     """
+    # Card reads buffered in Redis go to the table first, in their own transaction (a failed erasure must not
+    # take them with it), so that the erasure deletes them with the rest.
+    access_log.flush()
+    return _customer_erase(customer=customer, suppress=suppress)
+
+
+@transaction.atomic
+def _customer_erase(*, customer: Customer, suppress: bool) -> Erasure:
     ids = person_customer_ids(customer)
     list(Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     result = Erasure(customer_id=ids[0], ids=ids)

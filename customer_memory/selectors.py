@@ -1,6 +1,9 @@
 """Reads shaped for the API: finding a customer by what a channel knows. The card is customer_memory.card."""
 
+import functools
 import uuid
+
+from django.conf import settings
 
 from customer_memory.choices import IdentifierKind
 from customer_memory.identifiers import InvalidIdentifier, normalize_identifier
@@ -20,6 +23,13 @@ LOOKUP_PARAMETERS = {
 def lookup_value(kind: str, value: str) -> str | None:
     """A looked-up value normalized as ingest stores it; None when it cannot be an identifier of that kind
     (a withheld caller id, say)."""
+    return _lookup_value(kind, value, settings.PHONE_DEFAULT_REGION)
+
+
+# Parsing a phone number costs more than the rest of a warm card; callers repeat (the desk, a redial), and the
+# result depends only on the value and the default region.
+@functools.lru_cache(maxsize=20_000)
+def _lookup_value(kind: str, value: str, region: str) -> str | None:
     if kind == IdentifierKind.PHONE and value.startswith(" "):
         # "?phone=+14155550100" sent unencoded arrives as " 14155550100": the space was a plus.
         value = "+" + value.lstrip()

@@ -258,6 +258,17 @@ def env_rate(name: str, *, default: str) -> str:
 API_THROTTLE_RATE = env_rate("API_THROTTLE_RATE", default="1200/min")
 # Ingest endpoints count separately: a channel system's bursts must not starve its reads, nor the reverse.
 API_THROTTLE_RATE_INGEST = env_rate("API_THROTTLE_RATE_INGEST", default="6000/min")
+# How long a process trusts a token it has checked (seconds): revoking a client takes up to this long to reach
+# every process (at once in the process that saved it). 0 checks the database on every request.
+API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", default=5)
+# Card reads' access-log entries are buffered in Redis and written in batches of this many (1: one INSERT per
+# read, as every other read is), and at the latest every ACCESS_LOG_FLUSH_SECONDS by Celery beat.
+ACCESS_LOG_BATCH = env_int("ACCESS_LOG_BATCH", default=100)
+ACCESS_LOG_FLUSH_SECONDS = env_int("ACCESS_LOG_FLUSH_SECONDS", default=10)
+CELERY_BEAT_SCHEDULE["flush-access-log"] = {
+    "task": "api.tasks.flush_access_log_task",
+    "schedule": timedelta(seconds=ACCESS_LOG_FLUSH_SECONDS),
+}
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["api.throttling.ApiClientRateThrottle"]
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["api.parsers.StrictJSONParser"]
 # Deepest JSON nesting a request body may have (the canonical event needs 4).

@@ -71,3 +71,19 @@ def test_the_count_lives_in_redis_so_every_process_shares_it(settings):
 def test_an_unauthenticated_caller_gets_401_not_a_throttle(settings, anonymous):
     settings.API_THROTTLE_RATE = "1/min"
     assert [anonymous.get(CARD).status_code for _ in range(3)] == [401, 401, 401]
+
+
+def test_a_throttled_card_read_is_not_logged(settings, ingest):
+    from api import access_log
+    from api.models import AccessLog
+
+    ingest(miles_chat())
+    settings.API_THROTTLE_RATE = "1/min"
+    desk, _ = _client("desk-once", ["card:read"])
+
+    answers = [desk.get(CARD, {"phone": "+14155550100"}) for _ in range(2)]
+    access_log.flush()
+
+    assert [a.status_code for a in answers] == [200, 429]
+    assert answers[0].json()["known"] is True
+    assert AccessLog.objects.count() == 1

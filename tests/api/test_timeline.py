@@ -140,7 +140,9 @@ def test_the_timeline_costs_the_same_queries_for_a_long_history(desk, ingest):
         response = desk.get(timeline_url(miles.id))
 
     assert len(response.json()["results"]) == 11
-    assert len(long) == len(short)
+    # Not counting the token check: a client's first request checks it in the database, later ones in process.
+    without_token = [q for q in short.captured_queries if '"api_apiclient"' not in q["sql"]]
+    assert len(long) == len(without_token)
 
 
 def test_an_unknown_customer_has_no_timeline(desk):

@@ -1,0 +1,21 @@
+"""gunicorn settings for the web processes: `gunicorn -c python:customer_memory.gunicorn_conf customer_memory.wsgi`.
+
+Threaded workers (gthread) keep connections alive between requests, which sync workers cannot: an agent desk or
+a load balancer sends its card reads over a few kept-alive connections, and a new TCP connection per request
+costs more than a warm card. The request path releases the GIL while it waits on Redis and PostgreSQL, so a few
+threads per process overlap those waits. Command-line flags override these; each is also read from the
+environment.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# One process per core; measured on 2 cores (README, "Over HTTP").
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 30))
+# Restart a worker after this many requests (with jitter, so they do not all restart at once): bounds any leak.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 100_000))
+max_requests_jitter = max_requests // 10
