@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -100,13 +101,22 @@ def celery_worker_process(service_env, tmp_path):
 
 
 @contextlib.contextmanager
-def live_server_process(env: dict, tmp_path: Path, *, ready_status: int = 401):
-    """gunicorn with two workers serving the API with `env`; yields its base URL once a token-less card
-    request answers `ready_status` (401 when the database is up)."""
+def live_server_process(env: dict, tmp_path: Path, *, ready_status: int = 401, workers: int = 2):
+    """gunicorn with `workers` processes serving the API with `env`; yields its base URL once a token-less
+    card request answers `ready_status` (401 when the database is up)."""
     port = _free_port()
     log = tmp_path / f"gunicorn-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "customer_memory.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "customer_memory.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ],
         cwd=ROOT,
         env=env,
         stdout=log.open("w"),
@@ -133,3 +143,65 @@ def live_service(service_env, tmp_path):
     """The API served by gunicorn in its own process, as in production; yields its base URL."""
     with live_server_process(service_env, tmp_path) as url:
         yield url
+
+
+class DatabaseLink:
+    """A TCP relay between the service and PostgreSQL that a test can cut: while cut, connections are
+    refused and open ones dropped, as when the database host goes away. The real server is never touched."""
+
+    def __init__(self, host: str, port: int):
+        self.target = (host, port)
+        self.port = _free_port()
+        self._sockets: list[socket.socket] = []
+        self._listener = None
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        listener, self._listener = self._listener, None
+        # shutdown() first: a close() alone leaves the socket listening while a thread is blocked in accept().
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)
+        listener.close()
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+        self._sockets.clear()
+
+    def _accept(self, listener) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            server = socket.create_connection(self.target)
+            self._sockets += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+@pytest.fixture
+def database_link(service_env):
+    """The service's DATABASE_URL goes through a DatabaseLink to the test database; yields the link."""
+    db = connection.settings_dict
+    link = DatabaseLink(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432))
+    service_env["DATABASE_URL"] = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@127.0.0.1:{link.port}/{db['NAME']}"
+    yield link
+    if link._listener is not None:
+        link.cut()

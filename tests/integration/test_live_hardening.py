@@ -38,3 +38,30 @@ def test_ingest_answers_503_with_retry_after_while_the_database_is_unreachable(s
     assert answer.status_code == 503, answer.text
     assert answer.headers["Retry-After"] == "10"
     assert answer.json() == {"detail": "the database is unavailable; nothing was stored, retry later"}
+
+
+def test_the_card_answers_from_cache_while_the_database_is_unreachable(service_env, database_link, tmp_path):
+    """A desk keeps greeting callers through a database outage (cards it read before), while ingest says
+    503 so that senders retry; once the database is back everything works again."""
+    from channels_ingest.services import canonical_events_accept
+
+    canonical_events_accept(payloads=[miles_chat()])
+    _, token = api_client_create(name="desk-outage", scopes=["card:read", "ingest"])
+    headers = {"Authorization": f"Bearer {token}"}
+    with live_server_process(service_env, tmp_path, workers=1) as url:
+        card = f"{url}/api/v1/card"
+        before = requests.get(card, params={"phone": "(415) 555-0100"}, headers=headers, timeout=10)
+        assert before.status_code == 200 and before.json()["known"]
+
+        database_link.cut()
+        during = requests.get(card, params={"phone": "(415) 555-0100"}, headers=headers, timeout=10)
+        ingest = requests.post(f"{url}/api/v1/events", json=miles_chat("chat-2"), headers=headers, timeout=10)
+
+        database_link.restore()
+        after = requests.post(f"{url}/api/v1/events", json=miles_chat("chat-2"), headers=headers, timeout=10)
+
+    assert during.status_code == 200, during.text
+    assert during.json()["customer"] == before.json()["customer"]
+    assert during.json()["last_contact"]["summary"] == before.json()["last_contact"]["summary"]
+    assert ingest.status_code == 503 and ingest.headers["Retry-After"] == "10"
+    assert after.status_code == 202, after.text
