@@ -6,6 +6,7 @@ import time
 import urllib.parse
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
@@ -29,7 +30,15 @@ def client_for_token(token: str) -> ApiClient:
     cached = _clients.get(digest)
     if cached is not None and now - cached[1] < settings.API_TOKEN_CACHE_SECONDS:
         return cached[0]
-    client = ApiClient.objects.filter(token_digest=digest).first()
+    try:
+        client = ApiClient.objects.filter(token_digest=digest).first()
+    except (OperationalError, InterfaceError):
+        # PostgreSQL is unreachable: a client this process checked within API_TOKEN_OUTAGE_SECONDS keeps its
+        # access (revocations live in the database, unreadable now too), so desks still get warm cards from
+        # Redis; any other caller gets the 503 of the outage.
+        if cached is not None and now - cached[1] < settings.API_TOKEN_OUTAGE_SECONDS:
+            return cached[0]
+        raise
     if client is None or not client.is_active:
         _clients.pop(digest, None)
         raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))

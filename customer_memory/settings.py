@@ -261,6 +261,9 @@ API_THROTTLE_RATE_INGEST = env_rate("API_THROTTLE_RATE_INGEST", default="6000/mi
 # How long a process trusts a token it has checked (seconds): revoking a client takes up to this long to reach
 # every process (at once in the process that saved it). 0 checks the database on every request.
 API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", default=5)
+# While PostgreSQL is unreachable, how long after its last check a token still opens the API (seconds): the
+# desk keeps reading warm cards from Redis through a database outage or failover. 0: no grace.
+API_TOKEN_OUTAGE_SECONDS = env_int("API_TOKEN_OUTAGE_SECONDS", default=900)
 # Card reads' access-log entries are buffered in Redis and written in batches of this many (1: one INSERT per
 # read, as every other read is), and at the latest every ACCESS_LOG_FLUSH_SECONDS by Celery beat.
 ACCESS_LOG_BATCH = env_int("ACCESS_LOG_BATCH", default=100)

@@ -45,6 +45,9 @@ def test_the_card_answers_from_cache_while_the_database_is_unreachable(service_e
     503 so that senders retry; once the database is back everything works again."""
     from channels_ingest.services import canonical_events_accept
 
+    # Every request checks its token in the database, so the card answered during the cut rests on the
+    # outage grace (API_TOKEN_OUTAGE_SECONDS), not on a token cached a moment ago.
+    service_env["API_TOKEN_CACHE_SECONDS"] = "0"
     canonical_events_accept(payloads=[miles_chat()])
     _, token = api_client_create(name="desk-outage", scopes=["card:read", "ingest"])
     headers = {"Authorization": f"Bearer {token}"}
@@ -56,6 +59,9 @@ def test_the_card_answers_from_cache_while_the_database_is_unreachable(service_e
         database_link.cut()
         during = requests.get(card, params={"phone": "(415) 555-0100"}, headers=headers, timeout=10)
         ingest = requests.post(f"{url}/api/v1/events", json=miles_chat("chat-2"), headers=headers, timeout=10)
+        unchecked = requests.get(
+            card, params={"phone": "(415) 555-0100"}, headers={"Authorization": "Bearer cm_never-seen"}, timeout=10
+        )
 
         database_link.restore()
         after = requests.post(f"{url}/api/v1/events", json=miles_chat("chat-2"), headers=headers, timeout=10)
@@ -64,4 +70,5 @@ def test_the_card_answers_from_cache_while_the_database_is_unreachable(service_e
     assert during.json()["customer"] == before.json()["customer"]
     assert during.json()["last_contact"]["summary"] == before.json()["last_contact"]["summary"]
     assert ingest.status_code == 503 and ingest.headers["Retry-After"] == "10"
+    assert unchecked.status_code == 503  # a token this process never checked cannot be checked now
     assert after.status_code == 202, after.text
