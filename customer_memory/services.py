@@ -204,8 +204,29 @@ def _link_new_person(seen, record, keys, traits, *, observed_at, source, raw_eve
         )
         ids = [survivor.pk, customer.pk]
         transaction.on_commit(lambda: customers_changed(ids))
+        _merge_other_strong_matches(result, scored, survivor, source=source, raw_event=raw_event)
     _propose_review_band(result, scored, source=source, raw_event=raw_event)
     return result
+
+
+def _merge_other_strong_matches(result: LinkResult, scored: list, survivor: Customer, *, source, raw_event):
+    """An event that matches a second customer as strongly as the one it joined shows those two are one
+    person, met earlier through records too different from each other to match directly (streaming recall).
+    Each such pair is merged under the same threshold, requirements and refusals as any score merge; at most
+    REVIEW_PROPOSALS of them, so a link's cost stays bounded. Requires the advisory locks on the keys."""
+    merged = 0
+    for candidate_score, candidate_id, _ in scored:
+        if candidate_score.probability < settings.IDENTITY_AUTO_MERGE_THRESHOLD or merged >= REVIEW_PROPOSALS:
+            break
+        if candidate_id in (survivor.pk, result.customer.pk) or not meets_auto_merge_requirements(
+            candidate_score.levels
+        ):
+            continue
+        other = Customer.objects.select_for_update().filter(pk=candidate_id, merged_into__isnull=True).first()
+        if other is None or other.pk == result.customer.pk:
+            continue
+        merged += 1
+        _score_decides(result, other, candidate_score, proposal="score", extra={}, source=source, raw_event=raw_event)
 
 
 def _link_known_person(

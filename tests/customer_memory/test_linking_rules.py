@@ -6,6 +6,7 @@ import pytest
 
 from channels_ingest.models import RawEvent
 from customer_memory.identifiers import ObservedIdentifier
+from customer_memory.identity.matching import compare, meets_auto_merge_requirements
 from customer_memory.models import Customer, Identifier, MatchCandidate, Merge
 from customer_memory.services import (
     CandidateAlreadyDecided,
@@ -283,3 +284,49 @@ def test_undoing_a_weak_evidence_link_gives_the_event_its_own_named_customer(ing
     assert set(merged.traits.values_list("name", flat=True)) == {"first_name", "last_name", "date_of_birth", "address"}
     assert merged.profile.evidence["given"] == ["rosa"] and merged.blocking_keys.exists()
     assert Customer.objects.get(pk=merge.survivor_id).name == "Rosa Díaz"
+
+
+def test_an_exact_date_of_birth_at_the_same_address_merges_even_when_the_names_were_replaced(ingest):
+    # Neither name in common, but the same birth date, street and postcode: one person (a household's members
+    # differ in birth date).
+    ingest(person_event("x-1", GRACE_OKAFOR))
+    ingest(person_event("x-2", {**GRACE_OKAFOR, "first_name": "Ngozi", "last_name": "Eze"}))
+
+    assert Customer.objects.live().count() == 1
+    assert Merge.objects.get().evidence["levels"]["dob"] == "exact"
+
+
+def test_a_sibling_born_within_a_year_at_the_same_address_is_never_merged(ingest):
+    # Same surname, street, postcode and town, birth dates eleven months apart: a household, not typos.
+    ingest(person_event("y-1", DANIEL_OKAFOR))
+    ingest(person_event("y-2", {**DANIEL_OKAFOR, "first_name": "Chidi", "date_of_birth": "1991-10-02"}))
+
+    assert Customer.objects.live().count() == 2
+    assert not Merge.objects.exists()
+
+
+def test_an_event_matching_two_customers_strongly_merges_them(ingest):
+    # Robert's first visit gave no address, his second no given name: too little in common to merge the two,
+    # but a third visit with everything matches each of them on its own.
+    robert = {**ROSA, "first_name": "Robert", "last_name": "Fenwick"}
+    ingest(person_event("m-1", {k: v for k, v in robert.items() if k != "address"}))
+    ingest(person_event("m-2", {k: v for k, v in robert.items() if k != "first_name"}))
+    assert Customer.objects.live().count() == 2
+
+    ingest(person_event("m-3", robert))
+
+    assert Customer.objects.live().count() == 1
+    assert Merge.objects.filter(reason="probabilistic").count() == 2
+
+
+def test_a_name_written_in_the_other_names_place_counts_as_close():
+    levels = compare({"given": "schuman", "surname": "alexandra"}, {"given": ["harrison"], "surname": ["schuamnn"]})
+
+    assert levels == {"given": 0, "surname": 2}
+
+
+def test_a_requirement_can_ask_for_a_level_such_as_an_exact_date_of_birth():
+    exact_date = [[["dob>=3"], ["street"]]]
+
+    assert meets_auto_merge_requirements({"dob": 3, "street": 1}, exact_date)
+    assert not meets_auto_merge_requirements({"dob": 2, "street": 2}, exact_date)
