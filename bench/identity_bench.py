@@ -225,7 +225,7 @@ def empty_identity_tables():
         cursor.execute(
             "TRUNCATE customer_memory_customer, customer_memory_identifier, customer_memory_trait, "
             "customer_memory_merge, customer_memory_matchprofile, customer_memory_blockingkey, "
-            "customer_memory_matchcandidate, interactions_interaction, interactions_case, "
+            "customer_memory_matchcandidate, customer_memory_termcount, interactions_interaction, interactions_case, "
             "channels_ingest_rawevent CASCADE"
         )
 
@@ -388,6 +388,7 @@ def fill_customers(count: int, *, seed: int) -> None:
     """Add `count` made-up customers with profiles and blocking keys, as linking would have left them,
     in bulk (linking them one by one would only be slower, not different)."""
     from customer_memory.identity.matching import as_profile, blocking_keys
+    from customer_memory.identity.profiles import term_counts_add
     from customer_memory.models import BlockingKey, Customer, Identifier, MatchProfile
 
     rng = random.Random(seed)
@@ -423,6 +424,8 @@ def fill_customers(count: int, *, seed: int) -> None:
             )
         Customer.objects.bulk_create(customers)
         MatchProfile.objects.bulk_create(profiles)
+        for profile in profiles:
+            term_counts_add({name: values[0] for name, values in profile.evidence.items()})
         BlockingKey.objects.bulk_create(keys)
         Identifier.objects.bulk_create(identifiers)
 

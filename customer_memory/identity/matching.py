@@ -288,7 +288,7 @@ def score(levels: dict[str, int], params: dict | None = None, frequencies: dict 
 TERM_FREQUENCY_FIELDS = ("given", "surname", "city", "postcode")
 # How many records' worth of weight the average u carries against the observed counts: while few records are
 # stored (or a value is rare) the share leans on the average instead of trusting a count of 1 in 3.
-TERM_FREQUENCY_PRIOR_RECORDS = 200
+TERM_FREQUENCY_PRIOR_RECORDS = 1000
 
 
 def term_frequency(count: int, total: int, average_u: float) -> float:
