@@ -28,9 +28,9 @@ from customer_memory.identity.profiles import (
     profile_absorb,
     profile_candidates,
     profile_of,
-    record_frequencies,
     profile_rebuild,
     profile_save,
+    record_frequencies,
     term_counts_add,
 )
 from customer_memory.identity.rules import identifier_rule, limited_kinds
