@@ -126,6 +126,8 @@ def blocking_keys(profile: dict[str, list]) -> set[str]:
     for given in profile.get("given", [])[:3]:
         for surname in profile.get("surname", [])[:3]:
             keys.add(f"gs3:{given[:3]}|{surname[:3]}")
+            # The two names in either order: a record with given name and surname swapped meets its owner.
+            keys.add("names:" + "|".join(sorted((given, surname)))[:122])
         for dob in profile.get("dob", [])[:3]:
             keys.add(f"gd3:{given[:3]}|{dob[:4]}")
     for surname in profile.get("surname", [])[:3]:

@@ -368,3 +368,21 @@ def test_a_requirement_can_ask_for_a_level_such_as_an_exact_date_of_birth():
 
     assert meets_auto_merge_requirements({"dob": 3, "street": 1}, exact_date)
     assert not meets_auto_merge_requirements({"dob": 2, "street": 2}, exact_date)
+
+
+def test_a_record_with_given_name_and_surname_swapped_finds_and_merges_with_its_owner(ingest):
+    # No date of birth and a mistyped postcode: only the names, in either order, file the two together.
+    nathan = {
+        "first_name": "Nathan",
+        "last_name": "Morrison",
+        "address": {"line1": "59 Peppin Pl", "city": "Eaglehawk", "postcode": "6172"},
+    }
+    swapped = {
+        "first_name": "Morrison",
+        "last_name": "Nathan",
+        "address": {"line1": "59 Peppin Place", "city": "Eaglehawk", "postcode": "6127"},
+    }
+    ingest(person_event("sw-1", nathan), person_event("sw-2", swapped))
+
+    assert Customer.objects.live().count() == 1
+    assert Merge.objects.get().evidence["levels"]["given"] == "close"
