@@ -179,6 +179,27 @@ class MatchProfile(models.Model):
         return f"profile of {self.customer_id}"
 
 
+class TermCount(models.Model):
+    """How many linked events carried one folded value of a field (given "thomas", city "wirral"), and, under
+    the value "", how many carried the field at all: the term frequencies that weigh an exact agreement
+    (a shared rare surname says more than a shared "smith").
+
+    Written by linking after its transaction commits, in one short upsert of its own (so that no link holds a
+    lock on a common value like "london" for its whole transaction); never decremented: a frequency, not an
+    inventory. Read once per link.
+    """
+
+    field = models.CharField(max_length=16)
+    value = models.CharField(max_length=128)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["field", "value"], name="term_count_field_value")]
+
+    def __str__(self):
+        return f"{self.field}={self.value!r}: {self.count}"
+
+
 class BlockingKey(models.Model):
     """One key (e.g. "given+surname", "surname+dob") under which a customer can be found as a candidate.
 

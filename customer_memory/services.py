@@ -30,6 +30,8 @@ from customer_memory.identity.profiles import (
     profile_of,
     profile_rebuild,
     profile_save,
+    record_frequencies,
+    term_counts_add,
 )
 from customer_memory.identity.rules import identifier_rule, limited_kinds
 from customer_memory.models import Customer, Identifier, MatchCandidate, Merge, Trait
@@ -105,7 +107,11 @@ def customer_link(
     keys = blocking_keys(as_profile(record)) if has_weak_evidence(record) else set()
     _advisory_lock([f"identifier:{kind}:{key}" for kind, key in (s.key for s in seen)] + [f"block:{k}" for k in keys])
     on_record, owners = _identifier_owners_locked(seen)
-    context = {"source": source, "raw_event": raw_event}
+    # Read under the locks, counted after commit (term_counts_add): an event's values never weigh its own match.
+    frequencies = record_frequencies(record) if keys else {}
+    if keys:
+        transaction.on_commit(lambda: term_counts_add(record))
+    context = {"source": source, "raw_event": raw_event, "frequencies": frequencies}
 
     joined_ids = {
         on_record[s.key].customer_id
@@ -133,7 +139,7 @@ def customer_link(
     return result
 
 
-def _link_new_person(seen, record, keys, traits, *, observed_at, source, raw_event) -> LinkResult:
+def _link_new_person(seen, record, keys, traits, *, observed_at, source, raw_event, frequencies) -> LinkResult:
     """Link an event none of whose identifiers is on record: a new customer, unless its weak evidence
     scores above the auto-merge threshold against a customer sharing a blocking key.
 
@@ -142,7 +148,7 @@ def _link_new_person(seen, record, keys, traits, *, observed_at, source, raw_eve
     the link is recorded and undone like any merge, at a fraction of the cost of creating and merging.
     Requires the advisory locks on the event's identifiers and blocking keys.
     """
-    scored = _scored_candidates(record, keys, exclude=set())
+    scored = _scored_candidates(record, keys, exclude=set(), frequencies=frequencies)
     survivor, matched = None, None
     for candidate_score, candidate_id, _ in scored:
         if candidate_score.probability < settings.IDENTITY_AUTO_MERGE_THRESHOLD:
@@ -204,12 +210,33 @@ def _link_new_person(seen, record, keys, traits, *, observed_at, source, raw_eve
         )
         ids = [survivor.pk, customer.pk]
         transaction.on_commit(lambda: customers_changed(ids))
+        _merge_other_strong_matches(result, scored, survivor, source=source, raw_event=raw_event)
     _propose_review_band(result, scored, source=source, raw_event=raw_event)
     return result
 
 
+def _merge_other_strong_matches(result: LinkResult, scored: list, survivor: Customer, *, source, raw_event):
+    """An event that matches a second customer as strongly as the one it joined shows those two are one
+    person, met earlier through records too different from each other to match directly (streaming recall).
+    Each such pair is merged under the same threshold, requirements and refusals as any score merge; at most
+    REVIEW_PROPOSALS of them, so a link's cost stays bounded. Requires the advisory locks on the keys."""
+    merged = 0
+    for candidate_score, candidate_id, _ in scored:
+        if candidate_score.probability < settings.IDENTITY_AUTO_MERGE_THRESHOLD or merged >= REVIEW_PROPOSALS:
+            break
+        if candidate_id in (survivor.pk, result.customer.pk) or not meets_auto_merge_requirements(
+            candidate_score.levels
+        ):
+            continue
+        other = Customer.objects.select_for_update().filter(pk=candidate_id, merged_into__isnull=True).first()
+        if other is None or other.pk == result.customer.pk:
+            continue
+        merged += 1
+        _score_decides(result, other, candidate_score, proposal="score", extra={}, source=source, raw_event=raw_event)
+
+
 def _link_known_person(
-    primary, joined, owners, on_record, seen, record, keys, traits, *, observed_at, source, raw_event
+    primary, joined, owners, on_record, seen, record, keys, traits, *, observed_at, source, raw_event, frequencies
 ) -> LinkResult:
     """Link an event some of whose identifiers are on record (primary: the customer they decide)."""
     context = {"source": source, "raw_event": raw_event}
@@ -229,7 +256,7 @@ def _link_known_person(
     for other in owners:
         if other.pk not in joined_ids and other.pk != primary.pk:
             shared = sorted(f"{k[0]}:{k[1]}" for k, i in on_record.items() if i.customer_id == other.pk)
-            matched = score(compare(record, profile_of(other.pk)))
+            matched = score(compare(record, profile_of(other.pk)), frequencies=frequencies)
             _score_decides(
                 result, other, matched, proposal="shared_identifier", extra={"identifiers": shared}, **context
             )
@@ -243,7 +270,7 @@ def _link_known_person(
         previous = profile_of(customer.pk)
         profile_save(customer=customer, profile=profile_add(previous, record), previous=previous)
     if keys:
-        _match_weak_evidence(result, record, keys, **context)
+        _match_weak_evidence(result, record, keys, frequencies=frequencies, **context)
     return result
 
 
@@ -270,12 +297,12 @@ def _over_limit(customer: Customer, kinds: list[str]) -> bool:
     return any(held.count(kind) + kinds.count(kind) > limits[kind] for kind in wanted)
 
 
-def _scored_candidates(record: dict, keys: set[str], *, exclude: set) -> list:
+def _scored_candidates(record: dict, keys: set[str], *, exclude: set, frequencies: dict) -> list:
     """(score, customer id, profile) of the live customers sharing a blocking key, best first."""
     if not keys:
         return []
     scored = [
-        (score(compare(record, evidence)), customer_id, evidence)
+        (score(compare(record, evidence), frequencies=frequencies), customer_id, evidence)
         for customer_id, evidence in profile_candidates(keys, exclude=exclude)
     ]
     return sorted(scored, key=lambda item: -item[0].weight)
@@ -358,12 +385,14 @@ def _attach_identifiers(result: LinkResult, seen: list[_Seen], on_record: dict, 
     Identifier.objects.bulk_update(seen_again, ["last_seen_at", "verified"])
 
 
-def _match_weak_evidence(result: LinkResult, record: dict, keys: set[str], *, source, raw_event) -> None:
+def _match_weak_evidence(
+    result: LinkResult, record: dict, keys: set[str], *, source, raw_event, frequencies: dict
+) -> None:
     """Score the event's record against the customers sharing a blocking key; merge the best one above the
     auto-merge threshold, propose the review band. Requires the advisory locks on `keys`."""
     exclude = {result.customer.pk} | {m.merged_id for m in result.merges}
     proposals = 0
-    for matched, customer_id, _ in _scored_candidates(record, keys, exclude=exclude):
+    for matched, customer_id, _ in _scored_candidates(record, keys, exclude=exclude, frequencies=frequencies):
         if matched.probability < settings.IDENTITY_REVIEW_THRESHOLD or proposals >= REVIEW_PROPOSALS:
             break
         other = Customer.objects.select_for_update().filter(pk=customer_id, merged_into__isnull=True).first()

@@ -334,10 +334,18 @@ IDENTITY_RULES = {
     "anonymous_id": {"priority": 10, "joins": "always", "limit": None},
 }
 # Weak evidence auto-merges only when, whatever the score, one of these alternatives holds: each is a list of
-# groups, and every group needs a field agreeing (exactly or closely). A shared surname and city, or a shared
-# household address, is never enough: the first alternative wants the given name and more, the second (for
-# sources that garble or omit given names) the surname, the date of birth and the address or a contact point.
+# groups, and every group needs a field agreeing ("field": exactly or closely; "field>=N": at least level N of
+# LEVELS in customer_memory/identity/matching.py, e.g. "dob>=3" an exact date). A shared surname and city, or a
+# shared household address, is never enough: the first alternative wants the given name and more (a date of
+# birth up to a year off counts beside a surname: typos, not a sibling), the second (for sources that garble
+# or omit given names) the surname, the date of birth and the address or a contact point, the third an exact
+# date of birth at the same street and postcode or town (names replaced or missing; not a household, whose
+# members differ in birth date — twins share a surname and so already meet the second), the fourth the exact
+# full name in the same town or postcode (a household's members differ in given name; the score, weighed by
+# how common the name and the town are, decides whether the name is rare enough).
 IDENTITY_AUTO_MERGE_REQUIRES = [
-    [["given"], ["surname", "dob", "email", "phone"], ["dob", "email", "phone", "street", "postcode"]],
+    [["given"], ["surname", "dob", "email", "phone"], ["dob>=1", "email", "phone", "street", "postcode"]],
     [["surname"], ["dob"], ["street", "postcode", "city", "email", "phone"]],
+    [["dob>=3"], ["street"], ["postcode>=2", "city>=2"]],
+    [["given>=3"], ["surname>=3"], ["city>=2", "postcode>=2"]],
 ]

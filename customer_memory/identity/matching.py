@@ -126,6 +126,8 @@ def blocking_keys(profile: dict[str, list]) -> set[str]:
     for given in profile.get("given", [])[:3]:
         for surname in profile.get("surname", [])[:3]:
             keys.add(f"gs3:{given[:3]}|{surname[:3]}")
+            # The two names in either order: a record with given name and surname swapped meets its owner.
+            keys.add("names:" + "|".join(sorted((given, surname)))[:122])
         for dob in profile.get("dob", [])[:3]:
             keys.add(f"gd3:{given[:3]}|{dob[:4]}")
     for surname in profile.get("surname", [])[:3]:
@@ -225,18 +227,17 @@ def compare(record: dict[str, str], profile: dict[str, list]) -> dict[str, int]:
         others = profile.get(name)
         if others:
             levels[name] = max(_COMPARE[name](value, other) for other in others)
+    # A name written in the other name's place (given and surname swapped, whole or in part, as forms and
+    # transcriptions do) counts as close, credited to the field it matched on our side, whose role we know:
+    # "Schuman Alexandra" agrees with "Harrison Schuamnn" on the surname, not on the given name.
     given, surname = record.get("given"), record.get("surname")
-    if given and surname and levels.get("given", 3) < 2 and levels.get("surname", 3) < 2:
-        crossed = max(
-            (
-                min(_name_level(given, s), _name_level(surname, g))
-                for s in profile.get("surname", [])
-                for g in profile.get("given", [])
-            ),
-            default=0,
-        )
-        if crossed >= 2:
-            levels["given"] = levels["surname"] = 2
+    direct = dict(levels)
+    if given and surname and direct.get("surname", 0) < 2 and direct.get("given", 0) < 2:
+        if max((_name_level(given, other) for other in profile.get("surname", [])), default=0) >= 2:
+            levels["surname"] = 2
+    if given and surname and direct.get("given", 0) < 2 and direct.get("surname", 0) < 2:
+        if max((_name_level(surname, other) for other in profile.get("given", [])), default=0) >= 2:
+            levels["given"] = 2
     return levels
 
 
@@ -265,30 +266,52 @@ def parameters() -> dict:
     return _parameters_from(settings.IDENTITY_MATCH_PARAMETERS)
 
 
-def score(levels: dict[str, int], params: dict | None = None) -> Score:
+def score(levels: dict[str, int], params: dict | None = None, frequencies: dict | None = None) -> Score:
+    """The match weight and probability of these levels. `frequencies` (field → share of stored records
+    carrying the event's value, see term_frequency) replaces the u of an exact agreement by that value's
+    own: agreeing on a rare surname says more than agreeing on "smith"."""
     params = params or parameters()
     prior = params["prior"]
     weight = math.log2(prior / (1 - prior))
+    frequencies = frequencies or {}
     for name, level in levels.items():
         field = params["fields"].get(name)
         if field:
-            weight += math.log2(field["m"][level] / field["u"][level])
+            u = field["u"][level]
+            if name in frequencies and level == len(LEVELS[name]) - 1:
+                u = frequencies[name]
+            weight += math.log2(field["m"][level] / u)
     # Bounded so 2**weight cannot overflow on absurd inputs.
     weight = max(-60.0, min(60.0, weight))
     return Score(probability=1 / (1 + 2**-weight), weight=weight, levels=levels)
 
 
-def meets_auto_merge_requirements(levels: dict[str, int]) -> bool:
+# Fields whose exact agreements are weighed by the frequency of the value (names and places, as Splink does).
+TERM_FREQUENCY_FIELDS = ("given", "surname", "city", "postcode")
+# How many records' worth of weight the average u carries against the observed counts: while few records are
+# stored (or a value is rare) the share leans on the average instead of trusting a count of 1 in 3.
+TERM_FREQUENCY_PRIOR_RECORDS = 1000
+
+
+def term_frequency(count: int, total: int, average_u: float) -> float:
+    """The share of records carrying a value seen `count` times among `total`, smoothed towards the field's
+    average u (a Bayesian estimate with TERM_FREQUENCY_PRIOR_RECORDS pseudo-records)."""
+    return (count + TERM_FREQUENCY_PRIOR_RECORDS * average_u) / (total + TERM_FREQUENCY_PRIOR_RECORDS)
+
+
+def meets_auto_merge_requirements(levels: dict[str, int], requirements=None) -> bool:
     """Whether one alternative of settings.IDENTITY_AUTO_MERGE_REQUIRES holds: each of its groups has a field
-    that agrees (any level above "different"; for a date of birth, one typo at most)."""
+    that agrees. A plain field name agrees from its AGREEING_FROM level (any level above "different"; for a
+    date of birth, one typo at most); "field>=N" asks for level N at least (an index into LEVELS[field], so
+    "dob>=3" is an exact date, "street>=2" an exact street line)."""
 
-    def agrees(name):
-        return levels.get(name, 0) >= AGREEING_FROM.get(name, 1)
+    def agrees(item):
+        name, _, least = item.partition(">=")
+        return levels.get(name, 0) >= (int(least) if least else AGREEING_FROM.get(name, 1))
 
-    return any(
-        all(any(agrees(name) for name in group) for group in alternative)
-        for alternative in settings.IDENTITY_AUTO_MERGE_REQUIRES
-    )
+    if requirements is None:
+        requirements = settings.IDENTITY_AUTO_MERGE_REQUIRES
+    return any(all(any(agrees(item) for item in group) for group in alternative) for alternative in requirements)
 
 
 # --- calibration

@@ -6,11 +6,20 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from customer_memory.choices import IdentifierKind
-from customer_memory.identity.matching import blocking_keys, profile_add, profile_union, record_from_event
-from customer_memory.models import BlockingKey, Customer, MatchProfile, Trait
+from customer_memory.identity.matching import (
+    TERM_FREQUENCY_FIELDS,
+    blocking_keys,
+    parameters,
+    profile_add,
+    profile_union,
+    record_from_event,
+    term_frequency,
+)
+from customer_memory.models import BlockingKey, Customer, MatchProfile, TermCount, Trait
 
 
 def profile_of(customer_id) -> dict:
@@ -101,3 +110,42 @@ def profile_candidates(keys: set[str], *, exclude: set) -> list[tuple]:
             )
         )
     return [(customer_id, evidence) for customer_id, evidence in evidence_of.items() if customer_id not in exclude]
+
+
+def record_frequencies(record: dict) -> dict[str, float]:
+    """The term frequency of each of the record's values that are weighed by it (TERM_FREQUENCY_FIELDS),
+    smoothed towards the field's average u: one indexed query for the values and the fields' totals."""
+    wanted = {(name, record[name]) for name in TERM_FREQUENCY_FIELDS if record.get(name)}
+    if not wanted:
+        return {}
+    pairs = wanted | {(name, "") for name, _ in wanted}
+    query = Q()
+    for name, value in pairs:
+        query |= Q(field=name, value=value[:128])
+    counts = {(f, v): c for f, v, c in TermCount.objects.filter(query).values_list("field", "value", "count")}
+    fields = parameters()["fields"]
+    return {
+        name: term_frequency(counts.get((name, value[:128]), 0), counts.get((name, ""), 0), fields[name]["u"][-1])
+        for name, value in wanted
+        if name in fields
+    }
+
+
+def term_counts_add(record: dict) -> None:
+    """Count the record's weighed values (and their fields' totals) in TermCount: one upsert, in its own
+    short transaction, rows in one sorted order so that concurrent upserts cannot deadlock. Called after the
+    link commits: a count missed by a crash only makes a value look a little rarer."""
+    rows = sorted(
+        {(name, value[:128]) for name in TERM_FREQUENCY_FIELDS if (value := record.get(name))}
+        | {(name, "") for name in TERM_FREQUENCY_FIELDS if record.get(name)}
+    )
+    if not rows:
+        return
+    table = TermCount._meta.db_table
+    values = ", ".join(["(%s, %s, 1)"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (field, value, count) VALUES {values} "
+            f"ON CONFLICT (field, value) DO UPDATE SET count = {table}.count + 1",
+            [item for row in rows for item in row],
+        )

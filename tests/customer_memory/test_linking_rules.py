@@ -6,7 +6,8 @@ import pytest
 
 from channels_ingest.models import RawEvent
 from customer_memory.identifiers import ObservedIdentifier
-from customer_memory.models import Customer, Identifier, MatchCandidate, Merge
+from customer_memory.identity.matching import compare, meets_auto_merge_requirements
+from customer_memory.models import Customer, Identifier, MatchCandidate, Merge, TermCount
 from customer_memory.services import (
     CandidateAlreadyDecided,
     MergeNotUndoable,
@@ -20,7 +21,8 @@ from tests.personas import DANIEL_OKAFOR, GRACE_OKAFOR, ROSA, person_event
 
 pytestmark = pytest.mark.django_db
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-ANA_IN_LEITH = {"first_name": "Ana", "last_name": "Lima", "address": {"city": "Leith"}}
+ANA_LIMA = {"first_name": "Ana", "last_name": "Lima"}
+ANA_IN_LEITH = {**ANA_LIMA, "address": {"city": "Leith"}}
 
 
 def link(*identifiers, traits=None, **kwargs):
@@ -165,22 +167,59 @@ def test_a_shared_surname_and_city_is_not_enough(ingest):
     assert not Merge.objects.exists()
 
 
-def test_a_name_and_a_town_alone_are_queued_for_review_whatever_the_score(ingest, settings):
-    # Same name and town, no date of birth or address: likely, not certain (the auto-merge requirements).
-    ingest(person_event("r-1", ANA_IN_LEITH))
-    ingest(person_event("r-2", ANA_IN_LEITH))
+def test_a_name_alone_is_queued_for_review_whatever_the_score(ingest, settings):
+    # Same given name and surname, nothing else: likely, not certain (the auto-merge requirements).
+    ingest(person_event("r-1", ANA_LIMA))
+    ingest(person_event("r-2", ANA_LIMA))
 
     candidates = MatchCandidate.objects.filter(reason="score")
     if not candidates.exists():
         pytest.fail(f"expected a review proposal; merges: {list(Merge.objects.values('score', 'evidence'))}")
     candidate = candidates.get()
     assert candidate.score >= settings.IDENTITY_REVIEW_THRESHOLD and candidate.status == "pending"
-    assert candidate.evidence["levels"] == {"city": "exact", "given": "exact", "surname": "exact"}
+    assert candidate.evidence["levels"] == {"given": "exact", "surname": "exact"}
     assert Customer.objects.live().count() == 2
 
 
+def test_the_same_full_name_in_the_same_town_merges_while_the_name_is_not_common(ingest):
+    ingest(person_event("f-1", ANA_IN_LEITH), person_event("f-2", ANA_IN_LEITH))
+
+    assert Customer.objects.live().count() == 1
+    assert Merge.objects.get().evidence["levels"] == {"city": "exact", "given": "exact", "surname": "exact"}
+
+
+def test_a_common_full_name_in_a_big_town_is_not_merged(ingest):
+    # Counts as a city of 10,000 linked events would have left them: 1 in 20 is an Ana, 1 in 30 a Lima,
+    # 1 in 5 lives in Leith. Two Ana Limas of Leith are then more likely two people than one.
+    TermCount.objects.bulk_create(
+        TermCount(field=field, value=value, count=count)
+        for field, value, count in [
+            ("given", "", 10_000),
+            ("given", "ana", 500),
+            ("surname", "", 10_000),
+            ("surname", "lima", 300),
+            ("city", "", 10_000),
+            ("city", "leith", 2_000),
+        ]
+    )
+    ingest(person_event("c-1", ANA_IN_LEITH), person_event("c-2", ANA_IN_LEITH))
+
+    assert Customer.objects.live().count() == 2
+    assert not Merge.objects.exists()
+
+
+def test_a_linked_event_counts_its_names_and_town_after_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        link(ident("anonymous_id", "a-1"), traits=ANA_IN_LEITH)
+        link(ident("anonymous_id", "a-2"), traits={**ANA_IN_LEITH, "first_name": "Bia"})
+
+    counts = {(t.field, t.value): t.count for t in TermCount.objects.all()}
+    assert counts[("given", "ana")] == counts[("given", "bia")] == 1
+    assert counts[("given", "")] == counts[("surname", "lima")] == counts[("city", "leith")] == 2
+
+
 def test_a_rejected_pair_is_never_proposed_or_merged_again(ingest):
-    ingest(person_event("r-1", ANA_IN_LEITH), person_event("r-2", ANA_IN_LEITH))
+    ingest(person_event("r-1", ANA_LIMA), person_event("r-2", ANA_LIMA))
     candidate = MatchCandidate.objects.get()
     match_candidate_reject(candidate_id=candidate.pk, actor="admin:ana")
 
@@ -283,3 +322,67 @@ def test_undoing_a_weak_evidence_link_gives_the_event_its_own_named_customer(ing
     assert set(merged.traits.values_list("name", flat=True)) == {"first_name", "last_name", "date_of_birth", "address"}
     assert merged.profile.evidence["given"] == ["rosa"] and merged.blocking_keys.exists()
     assert Customer.objects.get(pk=merge.survivor_id).name == "Rosa Díaz"
+
+
+def test_an_exact_date_of_birth_at_the_same_address_merges_even_when_the_names_were_replaced(ingest):
+    # Neither name in common, but the same birth date, street and postcode: one person (a household's members
+    # differ in birth date).
+    ingest(person_event("x-1", GRACE_OKAFOR))
+    ingest(person_event("x-2", {**GRACE_OKAFOR, "first_name": "Ngozi", "last_name": "Eze"}))
+
+    assert Customer.objects.live().count() == 1
+    assert Merge.objects.get().evidence["levels"]["dob"] == "exact"
+
+
+def test_a_sibling_born_within_a_year_at_the_same_address_is_never_merged(ingest):
+    # Same surname, street, postcode and town, birth dates eleven months apart: a household, not typos.
+    ingest(person_event("y-1", DANIEL_OKAFOR))
+    ingest(person_event("y-2", {**DANIEL_OKAFOR, "first_name": "Chidi", "date_of_birth": "1991-10-02"}))
+
+    assert Customer.objects.live().count() == 2
+    assert not Merge.objects.exists()
+
+
+def test_an_event_matching_two_customers_strongly_merges_them(ingest):
+    # Robert's first visit gave no address, his second no given name: too little in common to merge the two,
+    # but a third visit with everything matches each of them on its own.
+    robert = {**ROSA, "first_name": "Robert", "last_name": "Fenwick"}
+    ingest(person_event("m-1", {k: v for k, v in robert.items() if k != "address"}))
+    ingest(person_event("m-2", {k: v for k, v in robert.items() if k != "first_name"}))
+    assert Customer.objects.live().count() == 2
+
+    ingest(person_event("m-3", robert))
+
+    assert Customer.objects.live().count() == 1
+    assert Merge.objects.filter(reason="probabilistic").count() == 2
+
+
+def test_a_name_written_in_the_other_names_place_counts_as_close():
+    levels = compare({"given": "schuman", "surname": "alexandra"}, {"given": ["harrison"], "surname": ["schuamnn"]})
+
+    assert levels == {"given": 0, "surname": 2}
+
+
+def test_a_requirement_can_ask_for_a_level_such_as_an_exact_date_of_birth():
+    exact_date = [[["dob>=3"], ["street"]]]
+
+    assert meets_auto_merge_requirements({"dob": 3, "street": 1}, exact_date)
+    assert not meets_auto_merge_requirements({"dob": 2, "street": 2}, exact_date)
+
+
+def test_a_record_with_given_name_and_surname_swapped_finds_and_merges_with_its_owner(ingest):
+    # No date of birth and a mistyped postcode: only the names, in either order, file the two together.
+    nathan = {
+        "first_name": "Nathan",
+        "last_name": "Morrison",
+        "address": {"line1": "59 Peppin Pl", "city": "Eaglehawk", "postcode": "6172"},
+    }
+    swapped = {
+        "first_name": "Morrison",
+        "last_name": "Nathan",
+        "address": {"line1": "59 Peppin Place", "city": "Eaglehawk", "postcode": "6127"},
+    }
+    ingest(person_event("sw-1", nathan), person_event("sw-2", swapped))
+
+    assert Customer.objects.live().count() == 1
+    assert Merge.objects.get().evidence["levels"]["given"] == "close"
