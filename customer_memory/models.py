@@ -185,8 +185,8 @@ class TermCount(models.Model):
     (a shared rare surname says more than a shared "smith").
 
     Written by linking after its transaction commits, in one short upsert of its own (so that no link holds a
-    lock on a common value like "london" for its whole transaction); never decremented: a frequency, not an
-    inventory. Read once per link.
+    lock on a common value like "london" for its whole transaction); a frequency, not an inventory, so only
+    erasure takes counts back out (and deletes the values nobody else carries). Read once per link.
     """
 
     field = models.CharField(max_length=16)

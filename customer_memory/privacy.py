@@ -22,6 +22,9 @@ from api.models import AccessLog
 from channels_ingest.models import RawEvent
 from customer_memory import card_cache
 from customer_memory.identifiers import InvalidIdentifier, ObservedIdentifier, normalize_identifier
+from customer_memory.identity.matching import record_from_event
+from customer_memory.identity.normalize import identifier_match_key
+from customer_memory.identity.profiles import term_counted, term_counts_subtract
 from customer_memory.models import (
     BlockingKey,
     Customer,
@@ -170,6 +173,8 @@ def _customer_erase(*, customer: Customer, suppress: bool) -> Erasure:
         )
         result.suppressed = len(digests)
     unlinked = [event.id for event in _unlinked_raw_events(ids)]
+    # The term frequencies their events added, recomputed from the events before these are deleted.
+    term_counts_subtract(_term_records(RawEvent.objects.filter(customer_id__in=ids, normalized__isnull=False)))
     for name, rows in PERSONAL_DATA.items():
         # Ids first: the raw events' query reads interactions and traits that are deleted below it.
         queryset = rows(ids)
@@ -180,6 +185,20 @@ def _customer_erase(*, customer: Customer, suppress: bool) -> Erasure:
     transaction.on_commit(lambda: forget_cached_cards(ids, identifiers))
     logger.info("erased customer %s (%d ids), suppressed %d identifiers", ids[0], len(ids), result.suppressed)
     return result
+
+
+def _term_records(raw_events: QuerySet) -> list[dict]:
+    """The weak-evidence records linking counted in TermCount for these events (as customer_link built them)."""
+    records = []
+    for normalized in raw_events.values_list("normalized", flat=True):
+        keys = [
+            (item["kind"], identifier_match_key(item["kind"], item["value"]))
+            for item in normalized.get("identifiers", [])
+        ]
+        record = record_from_event(normalized.get("traits") or {}, keys)
+        if term_counted(record):
+            records.append(record)
+    return records
 
 
 def forget_cached_cards(customer_ids: list, identifiers: list[tuple[str, str]]) -> None:

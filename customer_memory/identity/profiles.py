@@ -6,13 +6,15 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from customer_memory.choices import IdentifierKind
 from customer_memory.identity.matching import (
     TERM_FREQUENCY_FIELDS,
+    as_profile,
     blocking_keys,
+    has_weak_evidence,
     parameters,
     profile_add,
     profile_union,
@@ -131,14 +133,19 @@ def record_frequencies(record: dict) -> dict[str, float]:
     }
 
 
+def _term_rows(record: dict) -> list[tuple[str, str]]:
+    """The (field, value) rows of TermCount one record counts in: its weighed values, and their fields' totals."""
+    return sorted(
+        {(name, value[:128]) for name in TERM_FREQUENCY_FIELDS if (value := record.get(name))}
+        | {(name, "") for name in TERM_FREQUENCY_FIELDS if record.get(name)}
+    )
+
+
 def term_counts_add(record: dict) -> None:
     """Count the record's weighed values (and their fields' totals) in TermCount: one upsert, in its own
     short transaction, rows in one sorted order so that concurrent upserts cannot deadlock. Called after the
     link commits: a count missed by a crash only makes a value look a little rarer."""
-    rows = sorted(
-        {(name, value[:128]) for name in TERM_FREQUENCY_FIELDS if (value := record.get(name))}
-        | {(name, "") for name in TERM_FREQUENCY_FIELDS if record.get(name)}
-    )
+    rows = _term_rows(record)
     if not rows:
         return
     table = TermCount._meta.db_table
@@ -149,3 +156,22 @@ def term_counts_add(record: dict) -> None:
             f"ON CONFLICT (field, value) DO UPDATE SET count = {table}.count + 1",
             [item for row in rows for item in row],
         )
+
+
+def term_counted(record: dict) -> bool:
+    """Whether linking counted this event's record in TermCount (customer_link does for records it blocks on)."""
+    return has_weak_evidence(record) and bool(blocking_keys(as_profile(record)))
+
+
+def term_counts_subtract(records: list[dict]) -> None:
+    """Erasure: take these records' counts back out of TermCount, and delete the values no one else carries,
+    so that a rare name or town of an erased person does not outlive them. Rows in sorted order, as in
+    term_counts_add, so that a concurrent upsert cannot deadlock with it."""
+    counts = defaultdict(int)
+    for record in records:
+        for row in _term_rows(record):
+            counts[row] += 1
+    for (name, value), count in sorted(counts.items()):
+        TermCount.objects.filter(field=name, value=value).update(count=F("count") - count)
+    # A value counted twice (an event reprocessed) may go below its share: gone either way.
+    TermCount.objects.filter(count__lte=0).exclude(value="").delete()

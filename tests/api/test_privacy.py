@@ -12,7 +12,7 @@ from api.models import AccessLog
 from api.services import api_client_create
 from channels_ingest.models import RawEvent
 from channels_ingest.services import IncomingEvent, raw_event_accept, raw_event_link, raw_event_normalize
-from customer_memory.models import Customer, Merge, SuppressedIdentifier
+from customer_memory.models import Customer, Merge, SuppressedIdentifier, TermCount
 from customer_memory.privacy import identifier_digest
 from interactions.models import Interaction
 from tests.personas import (
@@ -26,6 +26,7 @@ from tests.personas import (
     miles_call,
     miles_chat,
     miles_shop_order,
+    person_event,
 )
 
 pytestmark = pytest.mark.django_db
@@ -250,3 +251,16 @@ def test_the_admin_erases_after_confirmation(admin_client, miles):
     assert not Customer.objects.filter(pk=miles.pk).exists()
     assert SuppressedIdentifier.objects.count() == 3
     assert _rows_mentioning(MILES_VALUES) == []
+
+
+def test_erasure_takes_their_names_and_town_out_of_the_term_frequencies(privacy, miles, ingest):
+    # A second Reed elsewhere shares the surname: its count must survive, less miles's share; ada is untouched.
+    ingest(person_event("reed-2", {"first_name": "Olive", "last_name": "Reed", "date_of_birth": "1990-01-01"}))
+    reeds_before = TermCount.objects.get(field="surname", value="reed").count
+    assert TermCount.objects.filter(field="given", value="miles").exists()
+
+    assert privacy.delete(f"/api/v1/customers/{miles.id}").status_code == 200
+
+    assert not TermCount.objects.filter(field="given", value="miles").exists()
+    assert TermCount.objects.get(field="surname", value="reed").count == 1 < reeds_before
+    assert TermCount.objects.filter(field="given", value__in=["olive", "ada"]).count() == 2
