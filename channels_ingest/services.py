@@ -15,10 +15,16 @@ from django.utils import timezone
 from channels_ingest.choices import RawEventFormat, RawEventStatus
 from channels_ingest.models import RawEvent
 from channels_ingest.normalizers import Delivery, NormalizationError, NormalizedEvent, delivery_key, normalize_payload
+from customer_memory.batch_linking import BatchEvent, customers_link_bulk
 from customer_memory.models import SuppressedIdentifier
 from customer_memory.privacy import identifier_digest, suppressed_digests, suppressed_events_count
 from customer_memory.services import customer_link
-from interactions.services import interaction_record
+from interactions.services import (
+    interaction_record,
+    interactions_bulk_eligible,
+    interactions_record_bulk,
+    timeline_claims,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -303,7 +309,10 @@ def raw_events_process(*, raw_event_ids) -> ProcessResult:
     linked = errors = 0
     retry = None
     with _asynchronous_commit():
-        for raw_event_id, _ in pending:
+        one_at_a_time = [pk for pk, _ in pending]
+        if not check_suppressed:
+            linked, one_at_a_time = _link_in_bulk(one_at_a_time)
+        for raw_event_id in one_at_a_time:
             try:
                 done, _ = _link(raw_event_id, check_suppressed=check_suppressed)
             except DatabaseError as exc:
@@ -318,6 +327,60 @@ def raw_events_process(*, raw_event_ids) -> ProcessResult:
     if retry is not None:
         raise retry
     return ProcessResult(linked=linked, failed=failed, errors=errors)
+
+
+def _link_in_bulk(raw_event_ids: list) -> tuple[int, list]:
+    """Link in one transaction the events of the batch that need no decision of their own (see
+    customer_memory.batch_linking); returns how many were linked and the ids, in order, left for linking
+    one at a time after it. Any error rolls the bulk back and leaves every event to the one-at-a-time path,
+    which records errors per event."""
+    if not settings.INGEST_BULK_LINKING or connection.vendor != "postgresql" or len(raw_event_ids) < 2:
+        return 0, raw_event_ids
+    try:
+        with transaction.atomic():
+            # Rows another worker holds are its business (the one-at-a-time path skips them likewise).
+            rows = {
+                str(row.pk): row
+                for row in RawEvent.objects.select_for_update(skip_locked=True).filter(id__in=raw_event_ids).order_by()
+                if row.status == RawEventStatus.PENDING and row.normalized is not None
+            }
+            rows = [rows[str(pk)] for pk in raw_event_ids if str(pk) in rows]
+            events = [NormalizedEvent.from_json(row.normalized) for row in rows]
+            customers = customers_link_bulk(
+                [
+                    BatchEvent(
+                        identifiers=event.identifiers,
+                        traits=event.traits,
+                        source=event.source,
+                        observed_at=event.occurred_at,
+                        raw_event=row,
+                        claims=timeline_claims(event),
+                    )
+                    for row, event in zip(rows, events, strict=True)
+                ],
+                eligible=interactions_bulk_eligible(events),
+            )
+            done = [(row, event, c) for row, event, c in zip(rows, events, customers, strict=True) if c is not None]
+            interactions = interactions_record_bulk([(c, event, row) for row, event, c in done])
+            now = timezone.now()
+            for (row, _, customer), interaction in zip(done, interactions, strict=True):
+                row.status = RawEventStatus.PROCESSED
+                row.error = ""
+                row.attempts += 1
+                row.customer = customer
+                row.interaction = interaction
+                row.processed_at = now
+                row.updated_at = now
+            RawEvent.objects.bulk_update(
+                [row for row, _, _ in done],
+                ["status", "error", "attempts", "customer", "interaction", "processed_at", "updated_at"],
+            )
+    except Exception:
+        # A deadlock, a delivery recorded meanwhile by another worker, or a bug: one at a time decides.
+        logger.warning("bulk linking of %d events failed; linking one at a time", len(raw_event_ids), exc_info=True)
+        return 0, raw_event_ids
+    linked = {str(row.pk) for row, _, _ in done}
+    return len(linked), [pk for pk in raw_event_ids if str(pk) not in linked]
 
 
 @contextmanager

@@ -151,6 +151,9 @@ RAW_EVENT_MAX_ATTEMPTS = env_int("RAW_EVENT_MAX_ATTEMPTS", default=10)
 INGEST_TASK_BATCH = env_int("INGEST_TASK_BATCH", default=100)
 if INGEST_TASK_BATCH < 1:
     raise ImproperlyConfigured(f"INGEST_TASK_BATCH must be at least 1, not {INGEST_TASK_BATCH}")
+# Link the events of a batch that need no decision of their own (a new person, or one known customer, and no
+# candidate in the review band) together in one transaction (customer_memory.batch_linking); PostgreSQL only.
+INGEST_BULK_LINKING = env_bool("INGEST_BULK_LINKING", default=True)
 
 # --- Identity: the region a phone number without a country code is read in (ISO 3166 alpha-2).
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US").upper()

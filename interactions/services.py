@@ -38,17 +38,30 @@ def case_touch(*, customer: Customer, source: str, ref: CaseRef, channel: str, o
     """
     case = Case.objects.select_for_update().filter(source=source, external_id=ref.external_id).first()
     if case is None:
-        return Case.objects.create(
-            customer=customer,
-            source=source,
-            external_id=ref.external_id,
-            title=ref.title,
-            status=ref.status or CaseStatus.OPEN,
-            channel=channel,
-            opened_at=occurred_at,
-            last_activity_at=occurred_at,
-            status_at=occurred_at,
-        )
+        case = _case_new(customer=customer, source=source, ref=ref, channel=channel, occurred_at=occurred_at)
+        case.save(force_insert=True)
+        return case
+    _case_apply(case, ref=ref, occurred_at=occurred_at)
+    case.save()
+    return case
+
+
+def _case_new(*, customer: Customer, source: str, ref: CaseRef, channel: str, occurred_at) -> Case:
+    return Case(
+        customer=customer,
+        source=source,
+        external_id=ref.external_id,
+        title=ref.title,
+        status=ref.status or CaseStatus.OPEN,
+        channel=channel,
+        opened_at=occurred_at,
+        last_activity_at=occurred_at,
+        status_at=occurred_at,
+    )
+
+
+def _case_apply(case: Case, *, ref: CaseRef, occurred_at) -> None:
+    """New activity on a case, in memory (the caller saves)."""
     if occurred_at >= case.status_at:
         case.status = ref.status or case.status
         case.status_at = occurred_at
@@ -56,8 +69,6 @@ def case_touch(*, customer: Customer, source: str, ref: CaseRef, channel: str, o
     case.title = case.title or ref.title
     case.opened_at = min(case.opened_at, occurred_at)
     case.last_activity_at = max(case.last_activity_at, occurred_at)
-    case.save()
-    return case
 
 
 def messages_merge(stored: list[dict], incoming: list[dict]) -> list[dict]:
@@ -174,6 +185,128 @@ def interaction_record(*, customer: Customer, event: NormalizedEvent, raw_event=
     interaction.save()
     promises_keep(interaction=interaction)
     return interaction
+
+
+def timeline_claims(event: NormalizedEvent) -> set[str]:
+    """What of the timeline an event writes to, by name: an event of a batch that shares one with an
+    earlier event is recorded after it, one at a time (see interactions_record_bulk)."""
+    claims = {f"interaction:{event.source}:{event.external_id}"} if event.on_timeline else set()
+    if event.on_timeline and event.case:
+        claims.add(f"case:{event.source}:{event.case.external_id}")
+    return claims
+
+
+def interactions_bulk_eligible(events: list[NormalizedEvent]) -> list[bool]:
+    """Which events interactions_record_bulk can record: a new interaction (no delivery of it on record)
+    that answers nothing, names no agent we have not met under the same name, and keeps no promise (an
+    outbound contact). The others need interaction_record's merge of deliveries. Two queries at most."""
+    on_timeline = [event for event in events if event.on_timeline]
+    recorded = set()
+    if on_timeline:
+        recorded = set(
+            Interaction.objects.filter(
+                source__in={e.source for e in on_timeline}, external_id__in={e.external_id for e in on_timeline}
+            ).values_list("source", "external_id")
+        )
+    wanted_agents = {(e.source, e.agent.external_id) for e in on_timeline if e.agent}
+    agents = {}
+    if wanted_agents:
+        agents = {
+            (source, external_id): name
+            for source, external_id, name in Agent.objects.filter(
+                source__in={s for s, _ in wanted_agents}, external_id__in={x for _, x in wanted_agents}
+            ).values_list("source", "external_id", "name")
+        }
+
+    def eligible(event: NormalizedEvent) -> bool:
+        if not event.on_timeline:
+            return True
+        if (event.source, event.external_id) in recorded or event.replies_to:
+            return False
+        if event.direction == Direction.OUTBOUND and not event.automated:
+            return False
+        if event.agent:
+            name = agents.get((event.source, event.agent.external_id))
+            return name is not None and (not event.agent.name or name == event.agent.name)
+        return True
+
+    return [eligible(event) for event in events]
+
+
+@transaction.atomic(savepoint=False)
+def interactions_record_bulk(items: list[tuple[Customer, NormalizedEvent, object]]) -> list[Interaction | None]:
+    """interaction_record for many events of interactions_bulk_eligible, none sharing a timeline_claim:
+    their cases touched and their interactions inserted in a few statements. Returns each event's
+    interaction (None for identity-only events). Requires the caller's transaction; an interaction
+    recorded meanwhile by another worker raises IntegrityError (the caller then goes one at a time)."""
+    on_timeline = [(customer, event, raw_event) for customer, event, raw_event in items if event.on_timeline]
+    wanted_cases = {(event.source, event.case.external_id) for _, event, _ in on_timeline if event.case}
+    cases = {}
+    if wanted_cases:
+        cases = {
+            (case.source, case.external_id): case
+            for case in Case.objects.select_for_update()
+            .filter(source__in={s for s, _ in wanted_cases}, external_id__in={x for _, x in wanted_cases})
+            .order_by("pk")
+            if (case.source, case.external_id) in wanted_cases
+        }
+    agents = {}
+    wanted_agents = {(event.source, event.agent.external_id) for _, event, _ in on_timeline if event.agent}
+    if wanted_agents:
+        agents = {
+            (agent.source, agent.external_id): agent
+            for agent in Agent.objects.filter(
+                source__in={s for s, _ in wanted_agents}, external_id__in={x for _, x in wanted_agents}
+            )
+        }
+    touched, created, rows = [], [], []
+    for customer, event, raw_event in on_timeline:
+        case = None
+        if event.case:
+            key = (event.source, event.case.external_id)
+            case = cases.get(key)
+            if case is None:
+                case = _case_new(
+                    customer=customer,
+                    source=event.source,
+                    ref=event.case,
+                    channel=event.channel,
+                    occurred_at=event.occurred_at,
+                )
+                created.append(case)
+            else:
+                _case_apply(case, ref=event.case, occurred_at=event.occurred_at)
+                touched.append(case)
+        messages = messages_merge([], event.messages)
+        rows.append(
+            Interaction(
+                customer=customer,
+                source=event.source,
+                external_id=event.external_id,
+                channel=event.channel,
+                type=event.type,
+                direction=event.direction,
+                occurred_at=event.occurred_at,
+                summary=event.summary or _summary_from_messages(messages),
+                case=case,
+                agent=agents.get((event.source, event.agent.external_id)) if event.agent else None,
+                attributes=event.attributes,
+                messages=messages,
+                revision=event.revision,
+                automated=event.automated,
+                raw_event=raw_event,
+            )
+        )
+    Case.objects.bulk_create(created)
+    Case.objects.bulk_update(touched, ["title", "status", "status_at", "opened_at", "last_activity_at"])
+    Interaction.objects.bulk_create(rows)
+    # Rows written in bulk send no post_save: their cards are invalidated by the caller's customers_changed,
+    # plus the customers of cases touched here that belong to someone else.
+    others = {case.customer_id for case in touched} - {customer.pk for customer, _, _ in items}
+    if others:
+        transaction.on_commit(lambda: card_changed(list(others)))
+    by_event = iter(rows)
+    return [next(by_event) if event.on_timeline else None for _, event, _ in items]
 
 
 def _interaction_locked(event: NormalizedEvent) -> Interaction | None:

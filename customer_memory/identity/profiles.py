@@ -175,3 +175,67 @@ def term_counts_subtract(records: list[dict]) -> None:
         TermCount.objects.filter(field=name, value=value).update(count=F("count") - count)
     # A value counted twice (an event reprocessed) may go below its share: gone either way.
     TermCount.objects.filter(count__lte=0).exclude(value="").delete()
+
+
+def profile_candidates_by_key(keys: set[str]) -> tuple[dict[str, list], dict]:
+    """profile_candidates for many records at once: which live customers each blocking key finds (at most
+    IDENTITY_BLOCK_LIMIT per key, as there), and their profiles. One query on PostgreSQL."""
+    if not keys:
+        return {}, {}
+    limit = settings.IDENTITY_BLOCK_LIMIT
+    sql = f"""
+        SELECT hit.key, p.customer_id, p.evidence
+        FROM unnest(%s::text[]) AS wanted(key)
+        CROSS JOIN LATERAL (
+            SELECT b.key, b.customer_id FROM {BlockingKey._meta.db_table} b WHERE b.key = wanted.key LIMIT %s
+        ) AS hit
+        JOIN {MatchProfile._meta.db_table} p ON p.customer_id = hit.customer_id
+        JOIN {Customer._meta.db_table} c ON c.id = hit.customer_id AND c.merged_into_id IS NULL
+    """
+    found, evidence_of = defaultdict(list), {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sorted(keys), limit])
+        for key, customer_id, evidence in cursor.fetchall():
+            found[key].append(customer_id)
+            evidence_of[customer_id] = evidence if isinstance(evidence, dict) else json.loads(evidence)
+    return found, evidence_of
+
+
+def records_frequencies(records: list[dict]) -> list[dict[str, float]]:
+    """record_frequencies of many records, with one query for all of them."""
+    wanted = {(name, record[name][:128]) for record in records for name in TERM_FREQUENCY_FIELDS if record.get(name)}
+    if not wanted:
+        return [{} for _ in records]
+    pairs = wanted | {(name, "") for name, _ in wanted}
+    query = Q()
+    for name, value in pairs:
+        query |= Q(field=name, value=value)
+    counts = {(f, v): c for f, v, c in TermCount.objects.filter(query).values_list("field", "value", "count")}
+    fields = parameters()["fields"]
+    return [
+        {
+            name: term_frequency(counts.get((name, value[:128]), 0), counts.get((name, ""), 0), fields[name]["u"][-1])
+            for name in TERM_FREQUENCY_FIELDS
+            if (value := record.get(name)) and name in fields
+        }
+        for record in records
+    ]
+
+
+def term_counts_add_many(records: list[dict]) -> None:
+    """term_counts_add for many records: one upsert of their summed counts, rows in sorted order."""
+    counts = defaultdict(int)
+    for record in records:
+        for row in _term_rows(record):
+            counts[row] += 1
+    if not counts:
+        return
+    rows = sorted(counts.items())
+    table = TermCount._meta.db_table
+    values = ", ".join(["(%s, %s, %s)"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (field, value, count) VALUES {values} "
+            f"ON CONFLICT (field, value) DO UPDATE SET count = {table}.count + EXCLUDED.count",
+            [item for (name, value), count in rows for item in (name, value, count)],
+        )
