@@ -16,6 +16,7 @@ from channels_ingest.choices import RawEventFormat, RawEventStatus
 from channels_ingest.models import RawEvent
 from channels_ingest.normalizers import Delivery, NormalizationError, NormalizedEvent, delivery_key, normalize_payload
 from customer_memory.batch_linking import BatchEvent, customers_link_bulk
+from customer_memory.bulk import rows_update
 from customer_memory.models import SuppressedIdentifier
 from customer_memory.privacy import identifier_digest, suppressed_digests, suppressed_events_count
 from customer_memory.services import customer_link
@@ -371,7 +372,8 @@ def _link_in_bulk(raw_event_ids: list) -> tuple[int, list]:
                 row.interaction = interaction
                 row.processed_at = now
                 row.updated_at = now
-            RawEvent.objects.bulk_update(
+            rows_update(
+                RawEvent,
                 [row for row, _, _ in done],
                 ["status", "error", "attempts", "customer", "interaction", "processed_at", "updated_at"],
             )
@@ -431,7 +433,7 @@ def raw_events_normalize(*, raw_event_ids) -> int:
         now = timezone.now()
         for raw_event in rows:
             raw_event.updated_at = now  # bulk_update does not apply auto_now
-        RawEvent.objects.bulk_update(rows, ["normalized", "status", "error", "attempts", "updated_at"])
+        rows_update(RawEvent, rows, ["normalized", "status", "error", "attempts", "updated_at"])
     return sum(raw_event.status == RawEventStatus.FAILED for raw_event in rows)
 
 

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from customer_memory.bulk import rows_insert, rows_update
 from customer_memory.identifiers import ObservedIdentifier
 from customer_memory.identity.matching import (
     as_profile,
@@ -199,19 +200,18 @@ def customers_link_bulk(events: list[BatchEvent], *, eligible: list[bool]) -> li
     relinked = [plans[i].event.raw_event.pk for i in decided if plans[i].event.raw_event is not None]
     if relinked:
         Trait.objects.filter(raw_event_id__in=relinked).delete()
-    Customer.objects.bulk_create(new_customers)
-    Customer.objects.bulk_update(
+    rows_insert(Customer, new_customers)
+    rows_update(
+        Customer,
         list(known.values()),
         ["name", "preferred_name", "language", "customer_since", "first_seen_at", "last_seen_at", "updated_at"],
     )
-    Identifier.objects.bulk_create(identifiers)
-    Identifier.objects.bulk_update(seen_again, ["last_seen_at", "verified"])
-    Trait.objects.bulk_create(traits)
+    rows_insert(Identifier, identifiers)
+    rows_update(Identifier, seen_again, ["last_seen_at", "verified"])
+    rows_insert(Trait, traits)
     # One row per customer: a customer in bulk is reached by one event of the batch only.
-    MatchProfile.objects.bulk_create(
-        profile_rows, update_conflicts=True, unique_fields=["customer"], update_fields=["evidence", "updated_at"]
-    )
-    BlockingKey.objects.bulk_create(key_rows, ignore_conflicts=True)
+    rows_insert(MatchProfile, profile_rows, update_conflicts=["evidence", "updated_at"], unique_fields=["customer"])
+    rows_insert(BlockingKey, key_rows, ignore_conflicts=True)
 
     counted = [plans[i].record for i in decided if plans[i].keys]
     changed = [customer.pk for customer in customers if customer is not None]

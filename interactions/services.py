@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from channels_ingest.normalizers.event import AgentRef, CaseRef, NormalizedEvent
+from customer_memory.bulk import rows_insert, rows_update
 from customer_memory.card_cache import card_changed
 from customer_memory.models import Customer
 from interactions.choices import CaseStatus, Direction, PromiseStatus
@@ -297,9 +298,9 @@ def interactions_record_bulk(items: list[tuple[Customer, NormalizedEvent, object
                 raw_event=raw_event,
             )
         )
-    Case.objects.bulk_create(created)
-    Case.objects.bulk_update(touched, ["title", "status", "status_at", "opened_at", "last_activity_at"])
-    Interaction.objects.bulk_create(rows)
+    rows_insert(Case, created)
+    rows_update(Case, touched, ["title", "status", "status_at", "opened_at", "last_activity_at"])
+    rows_insert(Interaction, rows)
     # Rows written in bulk send no post_save: their cards are invalidated by the caller's customers_changed,
     # plus the customers of cases touched here that belong to someone else.
     others = {case.customer_id for case in touched} - {customer.pk for customer, _, _ in items}

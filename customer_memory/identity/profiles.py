@@ -4,11 +4,13 @@ traits and identifiers by linking, merges and undos."""
 import json
 from collections import defaultdict
 
+import orjson
 from django.conf import settings
 from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
+from customer_memory.bulk import server_execute
 from customer_memory.choices import IdentifierKind
 from customer_memory.identity.matching import (
     TERM_FREQUENCY_FIELDS,
@@ -179,25 +181,27 @@ def term_counts_subtract(records: list[dict]) -> None:
 
 def profile_candidates_by_key(keys: set[str]) -> tuple[dict[str, list], dict]:
     """profile_candidates for many records at once: which live customers each blocking key finds (at most
-    IDENTITY_BLOCK_LIMIT per key, as there), and their profiles. One query on PostgreSQL."""
+    IDENTITY_BLOCK_LIMIT per key, as there), and their profiles, each sent once however many keys find it.
+    One query on PostgreSQL."""
     if not keys:
         return {}, {}
     limit = settings.IDENTITY_BLOCK_LIMIT
     sql = f"""
-        SELECT hit.key, p.customer_id, p.evidence
+        SELECT array_agg(hit.key), p.customer_id, p.evidence::text
         FROM unnest(%s::text[]) AS wanted(key)
         CROSS JOIN LATERAL (
             SELECT b.key, b.customer_id FROM {BlockingKey._meta.db_table} b WHERE b.key = wanted.key LIMIT %s
         ) AS hit
         JOIN {MatchProfile._meta.db_table} p ON p.customer_id = hit.customer_id
         JOIN {Customer._meta.db_table} c ON c.id = hit.customer_id AND c.merged_into_id IS NULL
+        GROUP BY p.customer_id
     """
     found, evidence_of = defaultdict(list), {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [sorted(keys), limit])
-        for key, customer_id, evidence in cursor.fetchall():
-            found[key].append(customer_id)
-            evidence_of[customer_id] = evidence if isinstance(evidence, dict) else json.loads(evidence)
+    with server_execute(sql, [sorted(keys), limit]) as cursor:
+        for hit_keys, customer_id, evidence in cursor.fetchall():
+            for key in hit_keys:
+                found[key].append(customer_id)
+            evidence_of[customer_id] = orjson.loads(evidence)
     return found, evidence_of
 
 

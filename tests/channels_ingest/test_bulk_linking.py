@@ -39,7 +39,8 @@ def stored(payloads) -> list[str]:
     return [str(row.id) for row in rows]
 
 
-GIVEN = "Amir Beth Carlos Dana Emeka Fatima Goran Hana Igor Jana Kofi Leila Mateo Nia Oskar Paloma Quinn Rosa Sven Tara".split()
+GIVEN = "Amir Beth Carlos Dana Emeka Fatima Goran Hana Igor Jana Kofi Leila Mateo Nia Oskar Paloma Quinn Rosa Sven Tara"
+GIVEN = GIVEN.split()
 SURNAMES = (
     "Abbott Becker Castillo Dimitrov Eriksen Fontaine Gallagher Horvat Iwasaki Jovanovic Kaminski Lindqvist "
     "Moreau Nakamura Oyelaran Petrov Quintero Rahman Schultz Takahashi Underwood Valdez Whitaker Xiong Yilmaz "
@@ -96,7 +97,7 @@ def test_a_batch_of_new_people_and_known_customers_is_linked_in_a_fixed_number_o
 
     # The same people again, now known: no new customer, their cards show the new contact at once.
     card_cache.card_for_customer_id(customer.pk)  # cached
-    assert run(range(0, 50), "again") == large
+    assert run(range(0, 10), "again") == run(range(10, 50), "again") < 40
     assert Customer.objects.count() == 50 and Interaction.objects.count() == 100
     assert {row.customer_id for row in RawEvent.objects.filter(external_id="again-12")} == {customer.pk}
     card = card_cache.card_for_customer_id(customer.pk)
