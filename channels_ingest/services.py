@@ -16,7 +16,7 @@ from channels_ingest.choices import RawEventFormat, RawEventStatus
 from channels_ingest.models import RawEvent
 from channels_ingest.normalizers import Delivery, NormalizationError, NormalizedEvent, delivery_key, normalize_payload
 from customer_memory.batch_linking import BatchEvent, customers_link_bulk
-from customer_memory.bulk import rows_update
+from customer_memory.bulk import rows_update, server_execute
 from customer_memory.models import SuppressedIdentifier
 from customer_memory.privacy import identifier_digest, suppressed_digests, suppressed_events_count
 from customer_memory.services import customer_link
@@ -203,20 +203,20 @@ def _insert_new(rows: list[RawEvent]) -> set[uuid.UUID]:
         [_json_text(row.payload) for row in rows],
         [None if row.normalized is None else _json_text(row.normalized) for row in rows],
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
+    # Bound on the server, in binary (%b): quoting hundreds of JSON payloads costs more than the insert.
+    with server_execute(
+        f"""
             INSERT INTO {RawEvent._meta.db_table}
                 (id, source, external_id, format, payload, normalized, status, error, attempts,
                  received_at, updated_at)
             SELECT u.id, u.source, u.external_id, u.format, u.payload, u.normalized, %s, '', 0, %s, %s
-            FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::jsonb[], %s::jsonb[])
+            FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::text[]::jsonb[], %b::text[]::jsonb[])
                 AS u(id, source, external_id, format, payload, normalized)
             ON CONFLICT (source, external_id) DO NOTHING
             RETURNING id
             """,
-            [RawEventStatus.PENDING.value, now, now, *columns],
-        )
+        [RawEventStatus.PENDING.value, now, now, *columns],
+    ) as cursor:
         return {row[0] for row in cursor.fetchall()}
 
 

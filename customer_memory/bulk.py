@@ -92,7 +92,7 @@ def rows_update(model: type[models.Model], rows: list[models.Model], fields: lis
 
 def _array(field: models.Field) -> str:
     # JSON travels as text and is cast per row: psycopg has no array of jsonb to bind a list of dicts to.
-    return f"%s::{'text' if isinstance(field, models.JSONField) else field.db_type(connection)}[]"
+    return f"%b::{'text' if isinstance(field, models.JSONField) else field.db_type(connection)}[]"
 
 
 def _select(field: models.Field, expression: str) -> str:

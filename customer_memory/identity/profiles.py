@@ -188,7 +188,7 @@ def profile_candidates_by_key(keys: set[str]) -> tuple[dict[str, list], dict]:
     limit = settings.IDENTITY_BLOCK_LIMIT
     sql = f"""
         SELECT array_agg(hit.key), p.customer_id, p.evidence::text
-        FROM unnest(%s::text[]) AS wanted(key)
+        FROM unnest(%b::text[]) AS wanted(key)
         CROSS JOIN LATERAL (
             SELECT b.key, b.customer_id FROM {BlockingKey._meta.db_table} b WHERE b.key = wanted.key LIMIT %s
         ) AS hit
