@@ -131,7 +131,7 @@ def _inbound_headers(form: dict) -> Message:
             if form.get(name) and name not in headers:
                 try:
                     headers[name] = form[name]
-                except (ValueError, TypeError):  # a field the email package cannot take as a header
+                except (ValueError, TypeError, IndexError):  # a field the email package cannot take as a header
                     pass
         return headers
     headers = EmailMessage(policy=email.policy.compat32)

@@ -126,3 +126,13 @@ def test_an_inbound_post_with_no_message_is_a_400(channel):
     assert response.status_code == 400
     assert response.json()["detail"].startswith("no message")
     assert RawEvent.objects.count() == 0
+
+
+def test_an_inbound_parse_post_whose_separate_from_field_is_not_an_address_is_not_a_500(channel):
+    # Found by Hypothesis: the email package's address parser raised IndexError on "a@" (a 500).
+    response = channel.post(
+        INBOUND, {"headers": "Subject: Hello\r\nMessage-ID: <odd-1@example.org>", "from": "a@", "text": "Hi"}
+    )
+    assert response.status_code == 202, response.content
+    raw_event = RawEvent.objects.get()
+    assert (raw_event.status, raw_event.error) == ("failed", "From: no sender address")  # kept, reprocessable
