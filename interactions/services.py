@@ -132,28 +132,12 @@ def interaction_record(*, customer: Customer, event: NormalizedEvent, raw_event=
     """
     case = _case_for(customer=customer, event=event)
     agent = agent_from_ref(source=event.source, ref=event.agent) if event.agent else None
-    messages = messages_merge([], event.messages)
     interaction = _interaction_locked(event)
     if interaction is None:
         try:
             with transaction.atomic():
-                interaction = Interaction.objects.create(
-                    customer=customer,
-                    source=event.source,
-                    external_id=event.external_id,
-                    channel=event.channel,
-                    type=event.type,
-                    direction=event.direction,
-                    occurred_at=event.occurred_at,
-                    summary=event.summary or _summary_from_messages(messages),
-                    case=case,
-                    agent=agent,
-                    attributes=event.attributes,
-                    messages=messages,
-                    revision=event.revision,
-                    automated=event.automated,
-                    raw_event=raw_event,
-                )
+                interaction = _interaction_new(customer, event, case=case, agent=agent, raw_event=raw_event)
+                interaction.save(force_insert=True)
         except IntegrityError:
             # Another delivery of the same interaction created it meanwhile: merge into that row.
             interaction = _interaction_locked(event)
@@ -209,15 +193,7 @@ def interactions_bulk_eligible(events: list[NormalizedEvent]) -> list[bool]:
                 source__in={e.source for e in on_timeline}, external_id__in={e.external_id for e in on_timeline}
             ).values_list("source", "external_id")
         )
-    wanted_agents = {(e.source, e.agent.external_id) for e in on_timeline if e.agent}
-    agents = {}
-    if wanted_agents:
-        agents = {
-            (source, external_id): name
-            for source, external_id, name in Agent.objects.filter(
-                source__in={s for s, _ in wanted_agents}, external_id__in={x for _, x in wanted_agents}
-            ).values_list("source", "external_id", "name")
-        }
+    agents = {key: agent.name for key, agent in _agents_met(on_timeline).items()}
 
     def eligible(event: NormalizedEvent) -> bool:
         if not event.on_timeline:
@@ -251,15 +227,7 @@ def interactions_record_bulk(items: list[tuple[Customer, NormalizedEvent, object
             .order_by("pk")
             if (case.source, case.external_id) in wanted_cases
         }
-    agents = {}
-    wanted_agents = {(event.source, event.agent.external_id) for _, event, _ in on_timeline if event.agent}
-    if wanted_agents:
-        agents = {
-            (agent.source, agent.external_id): agent
-            for agent in Agent.objects.filter(
-                source__in={s for s, _ in wanted_agents}, external_id__in={x for _, x in wanted_agents}
-            )
-        }
+    agents = _agents_met([event for _, event, _ in on_timeline])
     touched, created, rows = [], [], []
     for customer, event, raw_event in on_timeline:
         case = None
@@ -278,26 +246,8 @@ def interactions_record_bulk(items: list[tuple[Customer, NormalizedEvent, object
             else:
                 _case_apply(case, ref=event.case, occurred_at=event.occurred_at)
                 touched.append(case)
-        messages = messages_merge([], event.messages)
-        rows.append(
-            Interaction(
-                customer=customer,
-                source=event.source,
-                external_id=event.external_id,
-                channel=event.channel,
-                type=event.type,
-                direction=event.direction,
-                occurred_at=event.occurred_at,
-                summary=event.summary or _summary_from_messages(messages),
-                case=case,
-                agent=agents.get((event.source, event.agent.external_id)) if event.agent else None,
-                attributes=event.attributes,
-                messages=messages,
-                revision=event.revision,
-                automated=event.automated,
-                raw_event=raw_event,
-            )
-        )
+        agent = agents.get((event.source, event.agent.external_id)) if event.agent else None
+        rows.append(_interaction_new(customer, event, case=case, agent=agent, raw_event=raw_event))
     rows_insert(Case, created)
     rows_update(Case, touched, ["title", "status", "status_at", "opened_at", "last_activity_at"])
     rows_insert(Interaction, rows)
@@ -308,6 +258,39 @@ def interactions_record_bulk(items: list[tuple[Customer, NormalizedEvent, object
         transaction.on_commit(lambda: card_changed(list(others)))
     by_event = iter(rows)
     return [next(by_event) if event.on_timeline else None for _, event, _ in items]
+
+
+def _interaction_new(customer: Customer, event: NormalizedEvent, *, case, agent, raw_event) -> Interaction:
+    """A first delivery's interaction, in memory (the caller inserts it)."""
+    messages = messages_merge([], event.messages)
+    return Interaction(
+        customer=customer,
+        source=event.source,
+        external_id=event.external_id,
+        channel=event.channel,
+        type=event.type,
+        direction=event.direction,
+        occurred_at=event.occurred_at,
+        summary=event.summary or _summary_from_messages(messages),
+        case=case,
+        agent=agent,
+        attributes=event.attributes,
+        messages=messages,
+        revision=event.revision,
+        automated=event.automated,
+        raw_event=raw_event,
+    )
+
+
+def _agents_met(events: list[NormalizedEvent]) -> dict[tuple[str, str], Agent]:
+    """The agents on record that these events name, by (source, external id): one query, none if none."""
+    wanted = {(e.source, e.agent.external_id) for e in events if e.on_timeline and e.agent}
+    if not wanted:
+        return {}
+    return {
+        (agent.source, agent.external_id): agent
+        for agent in Agent.objects.filter(source__in={s for s, _ in wanted}, external_id__in={x for _, x in wanted})
+    }
 
 
 def _interaction_locked(event: NormalizedEvent) -> Interaction | None:
