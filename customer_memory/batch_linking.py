@@ -28,12 +28,9 @@ from customer_memory.identity.matching import (
     as_profile,
     blocking_keys,
     compare,
-    has_weak_evidence,
     profile_add,
-    record_from_event,
     score,
 )
-from customer_memory.identity.normalize import identifier_match_key
 from customer_memory.identity.profiles import profile_candidates_by_key, records_frequencies, term_counts_add_many
 from customer_memory.identity.rules import limited_kinds
 from customer_memory.models import BlockingKey, Customer, Identifier, MatchProfile, Trait
@@ -43,6 +40,8 @@ from customer_memory.services import (
     _identifier_row,
     _Seen,
     customers_changed,
+    event_evidence,
+    identifier_lock_names,
 )
 
 
@@ -68,7 +67,7 @@ class _Plan:
 
     @property
     def identifier_names(self) -> list[str]:
-        return [f"identifier:{kind}:{key}" for kind, key in (s.key for s in self.seen)]
+        return identifier_lock_names(self.seen)
 
     @property
     def lock_names(self) -> list[str]:
@@ -77,11 +76,7 @@ class _Plan:
 
 
 def _plan(event: BatchEvent) -> _Plan:
-    seen = list(
-        {s.key: s for s in (_Seen(i, identifier_match_key(i.kind, i.value)) for i in event.identifiers)}.values()
-    )
-    record = record_from_event(event.traits, [s.key for s in seen])
-    keys = blocking_keys(as_profile(record)) if has_weak_evidence(record) else set()
+    seen, record, keys = event_evidence(event.identifiers, event.traits)
     return _Plan(event=event, seen=seen, record=record, keys=keys)
 
 
@@ -126,7 +121,6 @@ def customers_link_bulk(events: list[BatchEvent], *, eligible: list[bool]) -> li
     decided = {}  # event index -> (owner or None, its profile after the event, before)
     reached: set = set()  # customers the events before the one considered reach through identifiers
     later: dict[str, list] = {}  # blocking key -> the batch's bulk customers holding it after their event
-    updated: dict = {}  # customer id -> its profile after an earlier bulk event
     unsettled_keys: set[str] = set()  # keys an earlier event left to customer_link may bring a customer under
     unsettled: set = set()  # customers such an event reaches
     for index, plan in enumerate(plans):
@@ -135,7 +129,8 @@ def customers_link_bulk(events: list[BatchEvent], *, eligible: list[bool]) -> li
             owner = _bulk_owner(plan, owners_of[index], owners, reached, limits, on_record)
         if owner is not False:
             own = owner.pk if owner else None
-            candidates = {cid: updated.get(cid, evidence_of[cid]) for key in plan.keys for cid in found.get(key, ())}
+            # An owner's profile in `profiles` is the one after the batch's earlier event, if it had one.
+            candidates = {cid: profiles.get(cid, evidence_of[cid]) for key in plan.keys for cid in found.get(key, ())}
             candidates.update((f"batch:{i}", p) for key in plan.keys for i, p in later.get(key, ()))
             candidates.pop(own, None)
             if unsettled & candidates.keys() or _scores_into_review(plan.record, candidates, weights[index]):
@@ -150,7 +145,7 @@ def customers_link_bulk(events: list[BatchEvent], *, eligible: list[bool]) -> li
             profile = profile_add(previous, plan.record) if owner else as_profile(plan.record)
             decided[index] = (owner, profile, previous)
             if owner:
-                updated[owner.pk] = profiles[owner.pk] = profile
+                profiles[owner.pk] = profile
             for key in blocking_keys(profile):
                 later.setdefault(key, []).append((index, profile))
         reached |= owners_of[index]

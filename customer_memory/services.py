@@ -79,6 +79,20 @@ def _advisory_lock(names: list[str]) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k", [keys])
 
 
+def event_evidence(identifiers: list[ObservedIdentifier], traits: dict) -> tuple[list["_Seen"], dict, set[str]]:
+    """What linking reads from an event: its identifiers with their match keys (each once), its weak
+    evidence as a record, and the blocking keys that record is matched under (none without weak evidence)."""
+    seen = list({s.key: s for s in (_Seen(i, identifier_match_key(i.kind, i.value)) for i in identifiers)}.values())
+    record = record_from_event(traits, [s.key for s in seen])
+    keys = blocking_keys(as_profile(record)) if has_weak_evidence(record) else set()
+    return seen, record, keys
+
+
+def identifier_lock_names(seen: list["_Seen"]) -> list[str]:
+    """The advisory lock names of an event's identifiers (its blocking keys lock as "block:<key>")."""
+    return [f"identifier:{kind}:{key}" for kind, key in (s.key for s in seen)]
+
+
 @transaction.atomic
 def customer_link(
     *,
@@ -102,10 +116,8 @@ def customer_link(
        the band above IDENTITY_REVIEW_THRESHOLD the pair goes to review.
     Every merge is recorded and can be undone. Safe to run concurrently (see _advisory_lock).
     """
-    seen = list({s.key: s for s in (_Seen(i, identifier_match_key(i.kind, i.value)) for i in identifiers)}.values())
-    record = record_from_event(traits, [s.key for s in seen])
-    keys = blocking_keys(as_profile(record)) if has_weak_evidence(record) else set()
-    _advisory_lock([f"identifier:{kind}:{key}" for kind, key in (s.key for s in seen)] + [f"block:{k}" for k in keys])
+    seen, record, keys = event_evidence(identifiers, traits)
+    _advisory_lock(identifier_lock_names(seen) + [f"block:{k}" for k in keys])
     on_record, owners = _identifier_owners_locked(seen)
     # Read under the locks, counted after commit (term_counts_add): an event's values never weigh its own match.
     frequencies = record_frequencies(record) if keys else {}

@@ -1,7 +1,6 @@
 """The matcher's view of customers: MatchProfile (weak evidence) and BlockingKey rows, kept in step with
 traits and identifiers by linking, merges and undos."""
 
-import json
 from collections import defaultdict
 
 import orjson
@@ -88,23 +87,10 @@ def profile_candidates(keys: set[str], *, exclude: set) -> list[tuple]:
     """
     if not keys:
         return []
-    limit = settings.IDENTITY_BLOCK_LIMIT
     if connection.vendor == "postgresql":
-        # LATERAL caps each key on its own, inside the index scan.
-        sql = f"""
-            SELECT DISTINCT p.customer_id, p.evidence
-            FROM unnest(%s::text[]) AS wanted(key)
-            CROSS JOIN LATERAL (
-                SELECT b.customer_id FROM {BlockingKey._meta.db_table} b WHERE b.key = wanted.key LIMIT %s
-            ) AS hit
-            JOIN {MatchProfile._meta.db_table} p ON p.customer_id = hit.customer_id
-            JOIN {Customer._meta.db_table} c ON c.id = hit.customer_id AND c.merged_into_id IS NULL
-        """
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [sorted(keys), limit])
-            rows = cursor.fetchall()
-        evidence_of = {row[0]: (row[1] if isinstance(row[1], dict) else json.loads(row[1])) for row in rows}
+        evidence_of = profile_candidates_by_key(keys)[1]
     else:
+        limit = settings.IDENTITY_BLOCK_LIMIT
         customer_ids = set()
         for key in sorted(keys):
             customer_ids.update(BlockingKey.objects.filter(key=key).values_list("customer_id", flat=True)[:limit])
@@ -119,20 +105,7 @@ def profile_candidates(keys: set[str], *, exclude: set) -> list[tuple]:
 def record_frequencies(record: dict) -> dict[str, float]:
     """The term frequency of each of the record's values that are weighed by it (TERM_FREQUENCY_FIELDS),
     smoothed towards the field's average u: one indexed query for the values and the fields' totals."""
-    wanted = {(name, record[name]) for name in TERM_FREQUENCY_FIELDS if record.get(name)}
-    if not wanted:
-        return {}
-    pairs = wanted | {(name, "") for name, _ in wanted}
-    query = Q()
-    for name, value in pairs:
-        query |= Q(field=name, value=value[:128])
-    counts = {(f, v): c for f, v, c in TermCount.objects.filter(query).values_list("field", "value", "count")}
-    fields = parameters()["fields"]
-    return {
-        name: term_frequency(counts.get((name, value[:128]), 0), counts.get((name, ""), 0), fields[name]["u"][-1])
-        for name, value in wanted
-        if name in fields
-    }
+    return records_frequencies([record])[0]
 
 
 def _term_rows(record: dict) -> list[tuple[str, str]]:
@@ -147,17 +120,7 @@ def term_counts_add(record: dict) -> None:
     """Count the record's weighed values (and their fields' totals) in TermCount: one upsert, in its own
     short transaction, rows in one sorted order so that concurrent upserts cannot deadlock. Called after the
     link commits: a count missed by a crash only makes a value look a little rarer."""
-    rows = _term_rows(record)
-    if not rows:
-        return
-    table = TermCount._meta.db_table
-    values = ", ".join(["(%s, %s, 1)"] * len(rows))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (field, value, count) VALUES {values} "
-            f"ON CONFLICT (field, value) DO UPDATE SET count = {table}.count + 1",
-            [item for row in rows for item in row],
-        )
+    term_counts_add_many([record])
 
 
 def term_counted(record: dict) -> bool:
@@ -227,7 +190,7 @@ def records_frequencies(records: list[dict]) -> list[dict[str, float]]:
 
 
 def term_counts_add_many(records: list[dict]) -> None:
-    """term_counts_add for many records: one upsert of their summed counts, rows in sorted order."""
+    """term_counts_add for many records: one upsert of their summed counts."""
     counts = defaultdict(int)
     for record in records:
         for row in _term_rows(record):
