@@ -11,32 +11,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from channels_ingest import services as ingest_services
-from channels_ingest.choices import RawEventFormat, RawEventStatus
+from channels_ingest.choices import RawEventStatus
 from channels_ingest.models import RawEvent
-from channels_ingest.normalizers import normalize_payload
 from channels_ingest.services import raw_events_process
 from customer_memory import card_cache
 from customer_memory.models import BlockingKey, Customer, Identifier, MatchCandidate, MatchProfile, Merge, TermCount
 from interactions.models import Agent, Case, Interaction
-from tests.channels_ingest.batch_worker import process_batches
+from tests.customer_memory.link_worker import process_batches
+from tests.inbox import stored_normalized
 
 pytestmark = pytest.mark.django_db
-
-
-def stored(payloads) -> list[str]:
-    """The events stored normalized and pending, as accepting leaves them (without its eager wake-up: the
-    tests run the batches themselves)."""
-    rows = RawEvent.objects.bulk_create(
-        RawEvent(
-            source=p["source"],
-            external_id=p["external_id"],
-            format=RawEventFormat.CANONICAL,
-            payload=p,
-            normalized=normalize_payload(RawEventFormat.CANONICAL, p).to_json(),
-        )
-        for p in payloads
-    )
-    return [str(row.id) for row in rows]
 
 
 GIVEN = "Amir Beth Carlos Dana Emeka Fatima Goran Hana Igor Jana Kofi Leila Mateo Nia Oskar Paloma Quinn Rosa Sven Tara"
@@ -77,7 +61,7 @@ def test_a_batch_of_new_people_and_known_customers_is_linked_in_a_fixed_number_o
     django_capture_on_commit_callbacks,
 ):
     def run(numbers, prefix):
-        ids = stored([person_event(n, f"{prefix}-{n}") for n in numbers])
+        ids = stored_normalized([person_event(n, f"{prefix}-{n}") for n in numbers])
         with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
             result = raw_events_process(raw_event_ids=ids)
         assert (result.linked, result.failed, result.errors) == (len(ids), 0, 0)
@@ -198,12 +182,12 @@ def test_bulk_linking_decides_what_linking_one_event_at_a_time_decides(
 
     settings.INGEST_BULK_LINKING = False
     with CaptureQueriesContext(connection) as one_at_a_time:
-        process(stored(payloads), 10, django_capture_on_commit_callbacks)
+        process(stored_normalized(payloads), 10, django_capture_on_commit_callbacks)
     expected = outcome()
     wipe()
     settings.INGEST_BULK_LINKING = True
     with CaptureQueriesContext(connection) as bulk:
-        process(stored(payloads), 10, django_capture_on_commit_callbacks)
+        process(stored_normalized(payloads), 10, django_capture_on_commit_callbacks)
 
     assert outcome() == expected
     assert len(expected["customers"]) < 10 + 5  # linking happened: most people are one customer
@@ -213,7 +197,7 @@ def test_bulk_linking_decides_what_linking_one_event_at_a_time_decides(
 
 def test_events_of_one_person_in_one_batch_keep_their_order():
     phone, email = "+14157770001", "kim@example.com"
-    ids = stored(
+    ids = stored_normalized(
         [
             {"source": "order", "external_id": "1", "channel": "chat", "occurred_at": "2026-11-01T10:00:00Z",
              "customer": {"phone": phone, "name": "Kim Old"}},
@@ -233,12 +217,12 @@ def test_events_of_one_person_in_one_batch_keep_their_order():
 
 def test_a_bulk_that_fails_leaves_every_event_to_linking_one_at_a_time(monkeypatch, caplog):
     first, second = person_event(1, "call-1"), person_event(2, "call-2")
-    raw_events_process(raw_event_ids=stored([first]))
+    raw_events_process(raw_event_ids=stored_normalized([first]))
     RawEvent.objects.update(external_id="call-1/1")
     # A second delivery of call-1 that the eligibility check misses (as if another worker recorded it
     # between the check and the insert): the bulk insert hits the unique constraint and rolls back.
     monkeypatch.setattr(ingest_services, "interactions_bulk_eligible", lambda events: [True] * len(events))
-    ids = stored([dict(first, summary="Second delivery"), second])
+    ids = stored_normalized([dict(first, summary="Second delivery"), second])
     RawEvent.objects.filter(id=ids[0]).update(external_id="call-1/2")  # its own delivery of the same call
 
     with caplog.at_level(logging.WARNING):
@@ -272,7 +256,7 @@ def test_concurrent_workers_linking_batches_in_bulk_make_one_customer_per_person
              "customer": ids}
             for k, ids in enumerate(chain)
         ]  # fmt: skip
-    ids = stored(payloads)
+    ids = stored_normalized(payloads)
     random.Random(seed).shuffle(ids)
     batches = [ids[first : first + 10] for first in range(0, len(ids), 10)]
     context = multiprocessing.get_context("spawn")

@@ -9,12 +9,12 @@ import time
 import pytest
 from django.db import connection, transaction
 
-from channels_ingest.choices import RawEventFormat, RawEventStatus
+from channels_ingest.choices import RawEventStatus
 from channels_ingest.models import RawEvent
-from channels_ingest.normalizers import normalize_payload
 from channels_ingest.services import raw_event_link
 from customer_memory.models import Customer
 from tests.customer_memory.link_worker import link_events
+from tests.inbox import stored_normalized
 
 PEOPLE = {
     "ines": {
@@ -60,25 +60,6 @@ def events_of(name: str, number: int) -> list[dict]:
     ]
 
 
-def accepted_ids(payloads) -> list[str]:
-    """Store the events normalized and pending, as the normalize task leaves them for the link task.
-
-    Written directly: the accept and normalize services wake the next task on commit, and the test
-    settings run tasks eagerly, so the parent process would link everything itself before any worker.
-    """
-    events = RawEvent.objects.bulk_create(
-        RawEvent(
-            source=p["source"],
-            external_id=p["external_id"],
-            format=RawEventFormat.CANONICAL,
-            payload=p,
-            normalized=normalize_payload(RawEventFormat.CANONICAL, p).to_json(),
-        )
-        for p in payloads
-    )
-    return [str(event.id) for event in events]
-
-
 class Workers:
     """Spawned worker processes on the test database, started and released together."""
 
@@ -106,7 +87,7 @@ class Workers:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_worker_processes_linking_in_any_order_make_one_customer_per_person(seed):
     assert connection.vendor == "postgresql", "the concurrency guarantee is PostgreSQL's"
-    ids = accepted_ids([event for number, name in enumerate(PEOPLE) for event in events_of(name, number)])
+    ids = stored_normalized([event for number, name in enumerate(PEOPLE) for event in events_of(name, number)])
     random.Random(seed).shuffle(ids)
     workers = 4
 
@@ -137,7 +118,7 @@ def test_processes_racing_an_uncommitted_new_person_on_weak_evidence_wait_and_jo
         }
         for n in range(5)
     ]
-    first, *others = accepted_ids(payloads)
+    first, *others = stored_normalized(payloads)
     workers = Workers([[raw_event_id] for raw_event_id in others])
 
     with transaction.atomic():

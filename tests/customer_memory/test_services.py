@@ -5,14 +5,14 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, transaction
 
-from channels_ingest.choices import RawEventFormat, RawEventStatus
+from channels_ingest.choices import RawEventStatus
 from channels_ingest.models import RawEvent
-from channels_ingest.normalizers import normalize_payload
 from channels_ingest.services import raw_event_link
 from customer_memory.identifiers import ObservedIdentifier
 from customer_memory.models import Customer, Identifier, Merge
 from customer_memory.services import customer_link
 from interactions.models import Case, Interaction
+from tests.inbox import stored_normalized
 from tests.personas import ada_email, miles_call, miles_chat
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -119,25 +119,6 @@ def test_a_late_event_does_not_reopen_a_case_closed_after_it(ingest):
     assert case.opened_at.hour == 9 and case.last_activity_at.hour == 11
 
 
-def _accept_normalized(payloads):
-    """Store the events normalized and pending, as the normalize task leaves them for the link task.
-
-    Written directly: accept and normalize wake the next task on commit, and the test settings run tasks
-    eagerly, so going through them would link every event here, one after the other, before any thread.
-    """
-    events = RawEvent.objects.bulk_create(
-        RawEvent(
-            source=p["source"],
-            external_id=p["external_id"],
-            format=RawEventFormat.CANONICAL,
-            payload=p,
-            normalized=normalize_payload(RawEventFormat.CANONICAL, p).to_json(),
-        )
-        for p in payloads
-    )
-    return [event.id for event in events]
-
-
 def _link_at_once(raw_event_ids) -> list[Exception]:
     """Link each event in a thread (its own database session), all released at the same instant;
     return the errors the threads raised, which would otherwise vanish with them."""
@@ -174,7 +155,7 @@ def test_parallel_linkers_seeing_one_new_number_create_one_customer():
         miles_call(external_id=f"call-{n}", customer={"phone": "(415) 555-0199", "handle": f"caller-{n}"})
         for n in range(workers)
     ]
-    assert _link_at_once(_accept_normalized(payloads)) == []
+    assert _link_at_once(stored_normalized(payloads)) == []
     assert Customer.objects.count() == 1
     assert Identifier.objects.filter(kind="handle").count() == workers
     assert Interaction.objects.count() == workers
@@ -193,7 +174,7 @@ def test_parallel_linkers_bridging_two_people_in_opposite_orders_end_with_one_cu
             customer = {"phone": "+14155550123"}
         customer["verified"] = ["phone", "email"]
         payloads.append(miles_call(external_id=f"bridge-{n}", customer=customer))
-    assert _link_at_once(_accept_normalized(payloads)) == []
+    assert _link_at_once(stored_normalized(payloads)) == []
     assert Customer.objects.live().count() == 1
     survivor = Customer.objects.live().get()
     assert survivor.interactions.count() == workers
