@@ -365,18 +365,8 @@ def _link_in_bulk(raw_event_ids: list) -> tuple[int, list]:
             interactions = interactions_record_bulk([(c, event, row) for row, event, c in done])
             now = timezone.now()
             for (row, _, customer), interaction in zip(done, interactions, strict=True):
-                row.status = RawEventStatus.PROCESSED
-                row.error = ""
-                row.attempts += 1
-                row.customer = customer
-                row.interaction = interaction
-                row.processed_at = now
-                row.updated_at = now
-            rows_update(
-                RawEvent,
-                [row for row, _, _ in done],
-                ["status", "error", "attempts", "customer", "interaction", "processed_at", "updated_at"],
-            )
+                _mark_processed(row, customer=customer, interaction=interaction, now=now)
+            rows_update(RawEvent, [row for row, _, _ in done], PROCESSED_FIELDS)
     except Exception:
         # A deadlock, a delivery recorded meanwhile by another worker, or a bug: one at a time decides.
         logger.warning("bulk linking of %d events failed; linking one at a time", len(raw_event_ids), exc_info=True)
@@ -432,7 +422,7 @@ def raw_events_normalize(*, raw_event_ids) -> int:
             _normalize_row(raw_event)
         now = timezone.now()
         for raw_event in rows:
-            raw_event.updated_at = now  # bulk_update does not apply auto_now
+            raw_event.updated_at = now  # a bulk write does not apply auto_now
         rows_update(RawEvent, rows, ["normalized", "status", "error", "attempts", "updated_at"])
     return sum(raw_event.status == RawEventStatus.FAILED for raw_event in rows)
 
@@ -532,15 +522,8 @@ def _link(raw_event_id, *, check_suppressed: bool) -> tuple[bool, object]:
                 if event.on_timeline
                 else None
             )
-            raw_event.status = RawEventStatus.PROCESSED
-            raw_event.error = ""
-            raw_event.attempts += 1
-            raw_event.customer = link.customer
-            raw_event.interaction = interaction
-            raw_event.processed_at = timezone.now()
-            raw_event.save(
-                update_fields=["status", "error", "attempts", "customer", "interaction", "processed_at", "updated_at"]
-            )
+            _mark_processed(raw_event, customer=link.customer, interaction=interaction, now=timezone.now())
+            raw_event.save(update_fields=PROCESSED_FIELDS)
     except Exception as exc:
         RawEvent.objects.filter(id=raw_event_id, status=RawEventStatus.PENDING).update(
             attempts=F("attempts") + 1,
@@ -549,6 +532,20 @@ def _link(raw_event_id, *, check_suppressed: bool) -> tuple[bool, object]:
         )
         raise
     return True, interaction
+
+
+PROCESSED_FIELDS = ["status", "error", "attempts", "customer", "interaction", "processed_at", "updated_at"]
+
+
+def _mark_processed(raw_event: RawEvent, *, customer, interaction, now) -> None:
+    """A linked event, in memory (the caller writes PROCESSED_FIELDS): a completed run counts an attempt."""
+    raw_event.status = RawEventStatus.PROCESSED
+    raw_event.error = ""
+    raw_event.attempts += 1
+    raw_event.customer = customer
+    raw_event.interaction = interaction
+    raw_event.processed_at = now
+    raw_event.updated_at = now
 
 
 def broker_backlog() -> int | None:
