@@ -11,7 +11,9 @@ The batch keeps the guarantees of linking one event at a time:
   that touch the same person keep their order, and go through `customer_link` after the bulk commit.
 - The bulk events' advisory locks (the same names customer_link takes) and their owners' row locks are held
   until the batch commits, so a concurrent worker linking a shared identifier waits, as it would for one
-  event; the bulk events, sharing nothing, could have been linked concurrently in any order.
+  event; the bulk events, sharing nothing, could have been linked concurrently in any order. The bulk
+  transaction itself never waits for an advisory lock: an event whose lock another transaction holds goes
+  through `customer_link`, which waits for it.
 - Anything that could merge, propose a review, or hit merge protection goes to `customer_link`.
 """
 
@@ -35,10 +37,10 @@ from customer_memory.identity.profiles import profile_candidates_by_key, records
 from customer_memory.identity.rules import limited_kinds
 from customer_memory.models import BlockingKey, Customer, Identifier, MatchProfile, Trait
 from customer_memory.services import (
-    _advisory_lock,
     _apply_traits,
     _identifier_row,
     _Seen,
+    advisory_try_lock,
     customers_changed,
     event_evidence,
     identifier_lock_names,
@@ -96,9 +98,13 @@ def customers_link_bulk(events: list[BatchEvent], *, eligible: list[bool]) -> li
         if eligible[index] and not names & taken:
             chosen.add(index)
         taken |= names
+    # The locks customer_link would wait for, taken without waiting: an event whose identifier or blocking key
+    # another worker's transaction holds now goes to customer_link after this batch commits, and waits there
+    # on its own, instead of the whole batch waiting (two workers' batches often share a common name's key).
+    held = advisory_try_lock({name for index in chosen for name in plans[index].lock_names})
+    chosen = {index for index in chosen if not held.intersection(plans[index].lock_names)}
     if not chosen:
         return [None] * len(events)
-    _advisory_lock([name for index in sorted(chosen) for name in plans[index].lock_names])
 
     on_record = {
         (i.kind, i.match_key): i

@@ -71,12 +71,30 @@ def _advisory_lock(names: list[str]) -> None:
     """
     if connection.vendor != "postgresql":
         return
-    keys = sorted(
-        {int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True) for name in names}
-    )
+    keys = sorted({advisory_lock_key(name) for name in names})
     if keys:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k", [keys])
+
+
+def advisory_lock_key(name: str) -> int:
+    """The 64-bit PostgreSQL advisory lock key of a lock name."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def advisory_try_lock(names: set[str]) -> set[str]:
+    """Take, without waiting, the advisory locks of these names that no other transaction holds (until this
+    one ends); returns the names another transaction holds. Never waiting, it cannot deadlock."""
+    by_key = {}
+    for name in names:
+        by_key.setdefault(advisory_lock_key(name), []).append(name)
+    if not by_key:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k FROM unnest(%s::bigint[]) AS k WHERE NOT pg_try_advisory_xact_lock(k)", [sorted(by_key)]
+        )
+        return {name for (key,) in cursor.fetchall() for name in by_key[key]}
 
 
 def event_evidence(identifiers: list[ObservedIdentifier], traits: dict) -> tuple[list["_Seen"], dict, set[str]]:

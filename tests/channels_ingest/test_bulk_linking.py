@@ -5,7 +5,9 @@ and under real concurrent workers still one customer per person."""
 import logging
 import multiprocessing
 import random
+import threading
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -16,6 +18,7 @@ from channels_ingest.models import RawEvent
 from channels_ingest.services import raw_events_process
 from customer_memory import card_cache
 from customer_memory.models import BlockingKey, Customer, Identifier, MatchCandidate, MatchProfile, Merge, TermCount
+from customer_memory.services import advisory_lock_key
 from interactions.models import Agent, Case, Interaction
 from tests.customer_memory.link_worker import process_batches
 from tests.inbox import stored_normalized
@@ -233,6 +236,46 @@ def test_a_bulk_that_fails_leaves_every_event_to_linking_one_at_a_time(monkeypat
     assert Interaction.objects.count() == 2 and Customer.objects.count() == 2
     assert Interaction.objects.get(external_id="call-1").summary == "Second delivery"
     assert set(RawEvent.objects.values_list("status", flat=True)) == {RawEventStatus.PROCESSED}
+
+
+def test_an_event_whose_lock_another_worker_holds_is_linked_after_the_batch_without_holding_it_up():
+    """Another transaction holds the advisory lock of one event's phone (it is linking that number now):
+    the other nine events are linked in bulk without waiting for it, and that one event waits for the
+    lock on its own, in customer_link, and is linked once the lock is free."""
+    assert connection.vendor == "postgresql"
+    events = [person_event(n, f"held-{n}") for n in range(10)]
+    ids = stored_normalized(events)
+    other = psycopg.connect(**_conninfo(), autocommit=True)
+    other.execute("SELECT pg_advisory_lock(%s)", [advisory_lock_key("identifier:phone:+14156000003")])
+    release = threading.Timer(1.0, lambda: other.execute("SELECT pg_advisory_unlock_all()"))
+    release.start()
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            result = raw_events_process(raw_event_ids=ids)
+    finally:
+        release.join()
+        other.close()
+
+    assert (result.linked, result.failed, result.errors) == (10, 0, 0)
+    statements = [q["sql"] for q in queries]
+    waited = [i for i, sql in enumerate(statements) if "pg_advisory_xact_lock(" in sql and "try" not in sql]
+    bulk_insert = [i for i, sql in enumerate(statements) if sql.startswith('INSERT INTO "customer_memory_customer"')]
+    # One event, not the batch, waited for the lock, in customer_link, after the nine were written in bulk.
+    assert len(waited) == 1 and bulk_insert and bulk_insert[0] < waited[0], (waited, bulk_insert)
+    assert Customer.objects.count() == 10
+    held = Identifier.objects.get(value="+14156000003").customer
+    assert held.interactions.count() == 1 and held.name == f"{GIVEN[3]} {SURNAMES[3]}"
+
+
+def _conninfo() -> dict:
+    settings = connection.settings_dict
+    return {
+        "host": settings["HOST"],
+        "port": settings["PORT"] or 5432,
+        "user": settings["USER"],
+        "dbname": settings["NAME"],
+        **({"password": settings["PASSWORD"]} if settings["PASSWORD"] else {}),
+    }
 
 
 @pytest.mark.django_db(transaction=True)
