@@ -10,7 +10,10 @@ constraints are dropped during the load and rebuilt after it: that is what makes
 
 The shape is what a contact center sees: ~3 identifiers per customer (phone, email, account, some a second
 phone), a long tail of activity (most customers a handful of contacts, a few hundred with thousands),
-cases on 30 % of customers, agents, promises where the schema has them, traits to confirm.
+cases on 30 % of customers, agents, promises where the schema has them, traits to confirm. Names and addresses
+have the spread of a real customer base (bench/names.py), and every customer has the match profile and
+blocking keys that linking would have given them, so that weak-evidence matching in the ingest benchmark
+meets a million stored people, common names included, as it would in production.
 """
 
 import argparse
@@ -21,9 +24,12 @@ import random
 import subprocess
 import sys
 import time
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
+import django
+import names
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +37,7 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cm_bench"
 SOURCE = "bench"
 CHANNELS = ["chat", "email", "voice", "web"]
 CHANNEL_WEIGHTS = [0.25, 0.2, 0.25, 0.3]
+TERM_FREQUENCY_FIELDS = ("given", "surname", "city", "postcode")  # customer_memory.identity.matching's
 # Every known customer's phone is +1 312 NXX XXXX; unknown numbers for the benchmark come from +1 646.
 KNOWN_AREA = "312"
 UNKNOWN_AREA = "646"
@@ -137,6 +144,12 @@ def _copy_text(value) -> str:
 def build_slice(url: str, start: int, stop: int, counts: list[int], agents: int, seed: int) -> dict:
     """Generate customers [start, stop) and everything they own; COPY it in chunks."""
     rng = random.Random(seed + start)
+    # The match profiles and blocking keys are made by the linking code itself.
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="customer_memory.settings")
+    os.environ.setdefault("SECRET_KEY", "bench")
+    django.setup()
+
     with psycopg.connect(url) as connection:
         tables = {
             name: Columns(connection, name)
@@ -144,6 +157,8 @@ def build_slice(url: str, start: int, stop: int, counts: list[int], agents: int,
                 "customer_memory_customer",
                 "customer_memory_identifier",
                 "customer_memory_trait",
+                "customer_memory_matchprofile",
+                "customer_memory_blockingkey",
                 "interactions_case",
                 "interactions_interaction",
             )
@@ -174,7 +189,7 @@ def build_slice(url: str, start: int, stop: int, counts: list[int], agents: int,
 
 def _customer_rows(index, count, agents, rng, tables, buffers):
     customer_id = uuid_text("a", index)
-    first, last = FIRST_NAMES[index % len(FIRST_NAMES)], LAST_NAMES[(index // 7) % len(LAST_NAMES)]
+    first, last = names.person(index)
     now = EPOCH_END.timestamp()
     first_seen = now - rng.random() * TEN_YEARS
     since = datetime.fromtimestamp(first_seen, UTC).date().isoformat()
@@ -194,7 +209,8 @@ def _customer_rows(index, count, agents, rng, tables, buffers):
             }
         )
     )
-    identifiers = [("phone", phone_of(index), True), ("email", f"{first}.{last}.{index}@example.com".lower(), True)]
+    mailbox = unicodedata.normalize("NFKD", f"{first}.{last}.{index}").encode("ascii", "ignore").decode().lower()
+    identifiers = [("phone", phone_of(index), True), ("email", f"{mailbox}@example.com", True)]
     if index % 4:
         identifiers.append(("account", f"A-{index:07d}", True))
     if index % 5 == 0:
@@ -216,7 +232,8 @@ def _customer_rows(index, count, agents, rng, tables, buffers):
                 }
             )
         )
-    trait_value = json.dumps({"line1": f"{index % 200 + 1} Harbour St", "city": "Leith", "postcode": "EH6 6QW"})
+    home = names.address(index)
+    trait_value = json.dumps(home)
     buffers["customer_memory_trait"].append(
         tables["customer_memory_trait"].line(
             {
@@ -230,6 +247,25 @@ def _customer_rows(index, count, agents, rng, tables, buffers):
             }
         )
     )
+    # What linking would have recorded of them: their match profile and blocking keys.
+    from customer_memory.identity.matching import as_profile, blocking_keys, record_from_event
+
+    profile = as_profile(
+        record_from_event(
+            {"first_name": first, "last_name": last, "address": home}, [(k, v) for k, v, _ in identifiers[:2]]
+        )
+    )
+    buffers["customer_memory_matchprofile"].append(
+        tables["customer_memory_matchprofile"].line(
+            {"customer_id": customer_id, "evidence": json.dumps(profile), "updated_at": iso(now)}
+        )
+    )
+    for number, key in enumerate(sorted(blocking_keys(profile))):
+        buffers["customer_memory_blockingkey"].append(
+            tables["customer_memory_blockingkey"].line(
+                {"id": index * 32 + number + 1, "customer_id": customer_id, "key": key}
+            )
+        )
     # 30 % of customers have a case (300k at 1M customers); heavy customers have several.
     cases = []
     if index % 10 < 3:
@@ -310,6 +346,9 @@ BENCH_TABLES = [
     "interactions_case",
     "interactions_agent",
     "customer_memory_trait",
+    "customer_memory_blockingkey",
+    "customer_memory_matchprofile",
+    "customer_memory_termcount",
     "customer_memory_identifier",
     "customer_memory_customer",
 ]
@@ -349,6 +388,7 @@ def main():
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     params = {k: getattr(args, k) for k in ("customers", "interactions", "agents", "seed")}
+    params["people"] = 2  # bench/names.py names and addresses, with match profiles and blocking keys
 
     ensure_database(url)
     migrate(url)
@@ -398,9 +438,26 @@ def main():
         connection.execute("SET maintenance_work_mem = '1GB'")
         for statement in recreate:
             connection.execute(statement)
+        # The term frequencies linking would have counted: one record per customer.
+        connection.execute(
+            """
+            INSERT INTO customer_memory_termcount (field, value, count)
+            SELECT field, left(value, 128), count(*)
+            FROM customer_memory_matchprofile p, unnest(%s::text[]) AS field,
+                 jsonb_array_elements_text(p.evidence -> field) AS value
+            GROUP BY 1, 2
+            UNION ALL
+            SELECT field, '', count(*) FROM customer_memory_matchprofile p, unnest(%s::text[]) AS field
+            WHERE p.evidence ? field GROUP BY 1
+            """,
+            [list(TERM_FREQUENCY_FIELDS), list(TERM_FREQUENCY_FIELDS)],
+        )
         for table in tables:
             # Later inserts (the ingest benchmark) must not collide with the ids COPY wrote.
-            sequence = connection.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table]).fetchone()[0]
+            has_id = connection.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = 'id'", [table]
+            ).fetchone()
+            sequence = has_id and connection.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table]).fetchone()[0]
             if sequence:
                 connection.execute(f"SELECT setval(%s, (SELECT coalesce(max(id), 1) FROM {table}))", [sequence])
             connection.execute(f"VACUUM ANALYZE {table}")

@@ -41,7 +41,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from build_dataset import DEFAULT_URL, FIRST_NAMES, LAST_NAMES, phone_of  # noqa: E402
+import names  # noqa: E402
+from build_dataset import DEFAULT_URL, phone_of  # noqa: E402
 
 BENCH_URL = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
 BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -70,9 +71,10 @@ def service_env() -> dict:
 def canonical_event(number: int, customers: int, rng: random.Random, prefix: str = "e") -> dict:
     """Half the events are about customers already on record, half about new people."""
     if number % 2 and customers:
-        phone = phone_of(rng.randrange(customers))
+        person = rng.randrange(customers)
+        phone, (given, surname) = phone_of(person), names.person(person)
     else:
-        phone = phone_of(number % 4_000_000, "718")
+        phone, (given, surname) = phone_of(number % 4_000_000, "718"), names.person(10_000_000 + number % 4_000_000)
     channel = ("chat", "email", "voice", "web")[number % 4]
     return {
         "source": SOURCE,
@@ -82,8 +84,8 @@ def canonical_event(number: int, customers: int, rng: random.Random, prefix: str
         "occurred_at": datetime.now(UTC).isoformat(),
         "customer": {
             "phone": phone,
-            "first_name": FIRST_NAMES[number % len(FIRST_NAMES)],
-            "last_name": LAST_NAMES[(number // 7) % len(LAST_NAMES)],
+            "first_name": given,
+            "last_name": surname,
         },
         "summary": "Asked about the bill",
         "case": {"external_id": f"{SOURCE}-T-{number}", "title": "Bill question"} if number % 3 == 0 else None,
