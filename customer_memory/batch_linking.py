@@ -33,7 +33,12 @@ from customer_memory.identity.matching import (
     profile_add,
     score,
 )
-from customer_memory.identity.profiles import profile_candidates_by_key, records_frequencies, term_counts_add_many
+from customer_memory.identity.profiles import (
+    profile_candidates_by_key,
+    records_frequencies,
+    stored_profiles,
+    term_counts_add_many,
+)
 from customer_memory.identity.rules import limited_kinds
 from customer_memory.models import BlockingKey, Customer, Identifier, MatchProfile, Trait
 from customer_memory.services import (
@@ -241,8 +246,8 @@ def _bulk_owner(plan: _Plan, owner_ids: set, owners: dict, reached: set, limits:
 def _scores_into_review(record: dict, candidates: dict, frequencies: dict) -> bool:
     """Whether any of the candidates (id -> profile: the customers sharing a blocking key with the event)
     scores in the review band or above: then customer_link decides (a merge, a review, a second merge)."""
-    threshold = settings.IDENTITY_REVIEW_THRESHOLD
+    threshold, stored = settings.IDENTITY_REVIEW_THRESHOLD, stored_profiles()
     return any(
-        score(compare(record, profile), frequencies=frequencies).probability >= threshold
+        score(compare(record, profile), frequencies=frequencies, stored=stored).probability >= threshold
         for profile in candidates.values()
     )

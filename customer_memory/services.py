@@ -31,6 +31,7 @@ from customer_memory.identity.profiles import (
     profile_rebuild,
     profile_save,
     record_frequencies,
+    stored_profiles,
     term_counts_add,
 )
 from customer_memory.identity.rules import identifier_rule, limited_kinds
@@ -286,7 +287,7 @@ def _link_known_person(
     for other in owners:
         if other.pk not in joined_ids and other.pk != primary.pk:
             shared = sorted(f"{k[0]}:{k[1]}" for k, i in on_record.items() if i.customer_id == other.pk)
-            matched = score(compare(record, profile_of(other.pk)), frequencies=frequencies)
+            matched = score(compare(record, profile_of(other.pk)), frequencies=frequencies, stored=stored_profiles())
             _score_decides(
                 result, other, matched, proposal="shared_identifier", extra={"identifiers": shared}, **context
             )
@@ -331,8 +332,9 @@ def _scored_candidates(record: dict, keys: set[str], *, exclude: set, frequencie
     """(score, customer id, profile) of the live customers sharing a blocking key, best first."""
     if not keys:
         return []
+    stored = stored_profiles()
     scored = [
-        (score(compare(record, evidence), frequencies=frequencies), customer_id, evidence)
+        (score(compare(record, evidence), frequencies=frequencies, stored=stored), customer_id, evidence)
         for customer_id, evidence in profile_candidates(keys, exclude=exclude)
     ]
     return sorted(scored, key=lambda item: -item[0].weight)

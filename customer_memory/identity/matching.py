@@ -266,12 +266,15 @@ def parameters() -> dict:
     return _parameters_from(settings.IDENTITY_MATCH_PARAMETERS)
 
 
-def score(levels: dict[str, int], params: dict | None = None, frequencies: dict | None = None) -> Score:
+def score(
+    levels: dict[str, int], params: dict | None = None, frequencies: dict | None = None, stored: int = 0
+) -> Score:
     """The match weight and probability of these levels. `frequencies` (field → share of stored records
     carrying the event's value, see term_frequency) replaces the u of an exact agreement by that value's
-    own: agreeing on a rare surname says more than agreeing on "smith"."""
+    own: agreeing on a rare surname says more than agreeing on "smith". `stored` (how many customers are on
+    record) scales the prior, see prior_at."""
     params = params or parameters()
-    prior = params["prior"]
+    prior = prior_at(params, stored)
     weight = math.log2(prior / (1 - prior))
     frequencies = frequencies or {}
     for name, level in levels.items():
@@ -284,6 +287,19 @@ def score(levels: dict[str, int], params: dict | None = None, frequencies: dict 
     # Bounded so 2**weight cannot overflow on absurd inputs.
     weight = max(-60.0, min(60.0, weight))
     return Score(probability=1 / (1 + 2**-weight), weight=weight, levels=levels)
+
+
+def prior_at(params: dict, stored: int) -> float:
+    """The prior that one stored customer is the event's person, among `stored` customers.
+
+    The estimated prior is that of two records among the `prior_records` it was estimated from; a person has
+    the same one or two true matches however many others are stored, so among more customers each candidate
+    is proportionally less likely to be them (among a million, sharing a full name and nothing else is the
+    coincidence it is). Never raised above the estimate for smaller stores."""
+    prior, among = params["prior"], params.get("prior_records") or 0
+    if not among or stored <= among:
+        return prior
+    return prior * among / stored
 
 
 # Fields whose exact agreements are weighed by the frequency of the value (names and places, as Splink does).
@@ -381,6 +397,7 @@ def estimate_parameters(
     global_prior = min(max(prior * blocked_pairs / all_pairs, 1e-9), 0.5)
     return {
         "prior": global_prior,
+        "prior_records": len(records),
         "fields": {name: {"levels": list(LEVELS[name]), "m": m[name], "u": u[name]} for name in LEVELS},
         "estimated_from": {"records": len(records), "blocked_pairs": blocked_pairs, "random_pairs": random_pairs},
     }

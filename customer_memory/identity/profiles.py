@@ -1,6 +1,7 @@
 """The matcher's view of customers: MatchProfile (weak evidence) and BlockingKey rows, kept in step with
 traits and identifiers by linking, merges and undos."""
 
+import time
 from collections import defaultdict
 
 import orjson
@@ -140,6 +141,26 @@ def term_counts_subtract(records: list[dict]) -> None:
         TermCount.objects.filter(field=name, value=value).update(count=F("count") - count)
     # A value counted twice (an event reprocessed) may go below its share: gone either way.
     TermCount.objects.filter(count__lte=0).exclude(value="").delete()
+
+
+_stored = {"count": 0, "until": 0.0}
+STORED_PROFILES_TTL = 60.0  # seconds: the prior moves with the store's size, not with each event
+
+
+def stored_profiles() -> int:
+    """About how many customers have a match profile (the prior's "among how many", see matching.prior_at).
+    PostgreSQL's own estimate of the table's rows (kept by autovacuum's analyze), read at most once a minute
+    per process; 0 while the table has never been analyzed, i.e. while it is small."""
+    now = time.monotonic()
+    if now >= _stored["until"]:
+        table = MatchProfile._meta.db_table
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass", [table])
+            else:
+                cursor.execute(f"SELECT count(*) FROM {table}")
+            _stored.update(count=cursor.fetchone()[0], until=now + STORED_PROFILES_TTL)
+    return _stored["count"]
 
 
 def profile_candidates_by_key(keys: set[str]) -> tuple[dict[str, list], dict]:

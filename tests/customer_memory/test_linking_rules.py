@@ -3,10 +3,12 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 
 from channels_ingest.models import RawEvent
 from customer_memory.identifiers import ObservedIdentifier
-from customer_memory.identity.matching import compare, meets_auto_merge_requirements
+from customer_memory.identity import profiles
+from customer_memory.identity.matching import compare, meets_auto_merge_requirements, parameters, prior_at, score
 from customer_memory.models import Customer, Identifier, MatchCandidate, Merge, TermCount
 from customer_memory.services import (
     CandidateAlreadyDecided,
@@ -179,6 +181,38 @@ def test_a_name_alone_is_queued_for_review_whatever_the_score(ingest, settings):
     assert candidate.score >= settings.IDENTITY_REVIEW_THRESHOLD and candidate.status == "pending"
     assert candidate.evidence["levels"] == {"given": "exact", "surname": "exact"}
     assert Customer.objects.live().count() == 2
+
+
+def test_among_a_million_customers_a_shared_full_name_alone_is_not_proposed(ingest, monkeypatch):
+    """The prior is that of the store the parameters were estimated among (10,000 records): among a million
+    customers a second Ana Lima is a coincidence, not a case for an analyst (among a few thousand it is,
+    see test_a_name_alone_is_queued_for_review_whatever_the_score)."""
+    ingest(person_event("n-1", ANA_LIMA))
+    monkeypatch.setitem(profiles._stored, "count", 1_000_000)
+    monkeypatch.setitem(profiles._stored, "until", float("inf"))
+    ingest(person_event("n-2", ANA_LIMA))
+    assert not MatchCandidate.objects.exists() and Customer.objects.live().count() == 2
+
+    monkeypatch.setitem(profiles._stored, "count", 5_000)
+    ingest(person_event("n-3", ANA_LIMA))
+    assert MatchCandidate.objects.filter(reason="score", status="pending").exists()
+
+
+def test_the_prior_shrinks_with_the_customers_on_record_and_never_grows():
+    params = parameters()
+    assert prior_at(params, 0) == prior_at(params, params["prior_records"]) == params["prior"]
+    assert prior_at(params, 10 * params["prior_records"]) == pytest.approx(params["prior"] / 10)
+    levels = {"given": 3, "surname": 3, "phone": 0}
+    assert score(levels, stored=1_000_000).probability < score(levels, stored=1_000).probability / 10
+
+
+def test_stored_profiles_is_postgresqls_estimate_of_the_profiles_on_record(ingest, monkeypatch):
+    for n in range(3):
+        ingest(person_event(f"s-{n}", {"first_name": f"Given{n}", "last_name": "Stored", "phone": f"+1415555030{n}"}))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customer_memory_matchprofile")
+    monkeypatch.setitem(profiles._stored, "until", 0.0)
+    assert profiles.stored_profiles() == 3
 
 
 def test_the_same_full_name_in_the_same_town_merges_while_the_name_is_not_common(ingest):
