@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from customer_memory.card import card_facts, card_render, empty_card
+from customer_memory.card import card_render, empty_card, live_card_facts
 from customer_memory.identity.normalize import identifier_match_key
 from customer_memory.models import Customer, Identifier, Trait
 from customer_memory.redis_cache import cache_redis
@@ -86,10 +86,9 @@ def cached_card_facts(customer_id) -> dict | None:
         return entry["facts"]
     token = token or _current_token(keys[1])
     agents_token = agents_token or _current_token(_AGENTS_TOKEN)
-    customer = Customer.objects.filter(pk=customer_id, merged_into__isnull=True).first()
-    if customer is None:
+    facts = live_card_facts(customer_id)
+    if facts is None:
         return None
-    facts = card_facts(customer)
     cache.set(
         keys[0], {"token": token, "agents_token": agents_token, "facts": facts}, timeout=settings.CARD_CACHE_TIMEOUT
     )
