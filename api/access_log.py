@@ -81,10 +81,9 @@ def _buffer_key() -> str:
     return caches["default"].make_and_validate_key(BUFFER_KEY)
 
 
-def record_read(request, customer_id, action: AccessAction, *, client: ApiClient) -> None:
-    """Log an API client's read of a customer: appended to the Redis buffer (one round trip), written to the
-    table in batches. Without Redis, or if Redis fails, one INSERT now: the read is never served unlogged."""
-    entry = {
+def _entry(request, customer_id, action: AccessAction, client: ApiClient) -> dict:
+    # customer_id before request_id: buffered_entry splits the encoded entry at its first id.
+    return {
         "at": timezone.now().isoformat(),
         "customer_id": str(customer_id),
         "action": str(action),
@@ -92,6 +91,25 @@ def record_read(request, customer_id, action: AccessAction, *, client: ApiClient
         "request_id": request_id(request),
         "ip": client_ip(request),
     }
+
+
+_ANY_CUSTOMER = "customer-id"
+
+
+def buffered_entry(request, action: AccessAction, *, client: ApiClient) -> tuple[str, bytes, bytes] | None:
+    """For a read whose customer is known only inside a Redis script (the warm card): the buffer's cache key
+    and the encoded entry's bytes before and after the customer id, for the script to append. None when card
+    reads are not buffered (then call record_read)."""
+    if _redis() is None:
+        return None
+    head, tail = orjson.dumps(_entry(request, _ANY_CUSTOMER, action, client)).split(_ANY_CUSTOMER.encode(), 1)
+    return BUFFER_KEY, head, tail
+
+
+def record_read(request, customer_id, action: AccessAction, *, client: ApiClient) -> None:
+    """Log an API client's read of a customer: appended to the Redis buffer (one round trip), written to the
+    table in batches. Without Redis, or if Redis fails, one INSERT now: the read is never served unlogged."""
+    entry = _entry(request, customer_id, action, client)
     redis = _redis()
     if redis is not None:
         try:
@@ -99,19 +117,21 @@ def record_read(request, customer_id, action: AccessAction, *, client: ApiClient
         except Exception:
             logger.warning("access-log buffer unavailable; writing the entry directly", exc_info=True)
         else:
-            if length % settings.ACCESS_LOG_BATCH == 0:
-                batch_filled()
+            appended(length)
             return
     AccessLog.objects.create(
         customer_id=customer_id, action=action, client=client, request_id=entry["request_id"], ip=entry["ip"]
     )
 
 
-def batch_filled() -> None:
-    """A read filled a batch: have a worker write it out. If the message cannot be sent, the entries wait in
-    Redis for beat's next flush; the read is not failed for it."""
+def appended(length: int) -> None:
+    """An entry was appended and the buffer holds `length`: when that fills a batch, have a worker write it
+    out. If the message cannot be sent, the entries wait in Redis for beat's next flush; the read is not failed
+    for it."""
     from api.tasks import flush_access_log_task  # api.tasks imports this module
 
+    if length % settings.ACCESS_LOG_BATCH:
+        return
     try:
         flush_access_log_task.delay()
     except Exception:
