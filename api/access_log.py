@@ -128,10 +128,10 @@ def appended(length: int) -> None:
     """An entry was appended and the buffer holds `length`: when that fills a batch, have a worker write it
     out. If the message cannot be sent, the entries wait in Redis for beat's next flush; the read is not failed
     for it."""
-    from api.tasks import flush_access_log_task  # api.tasks imports this module
-
     if length % settings.ACCESS_LOG_BATCH:
         return
+    from api.tasks import flush_access_log_task  # api.tasks imports this module
+
     try:
         flush_access_log_task.delay()
     except Exception:
