@@ -3,9 +3,10 @@
 Most reads (timeline, export, identity, the admin) write their AccessLog row in the request. Card reads, the
 hot path, are buffered instead when the cache is Redis: each read appends one entry to a Redis list in the
 same request (so a web process that dies afterwards loses nothing), and the entries are written to the table
-in batches of ACCESS_LOG_BATCH by whichever request fills a batch (after its answer is sent), by the
-`flush_access_log_task` beat task every ACCESS_LOG_FLUSH_SECONDS, and before the admin lists the log or an
-export or erasure reads it.
+in batches of ACCESS_LOG_BATCH by `flush_access_log_task` in a Celery worker — sent by the read that fills a
+batch, and by beat every ACCESS_LOG_FLUSH_SECONDS — and before the admin lists the log or an export or erasure
+reads it. The web process only appends: no card request waits on, or queues behind, a batch INSERT. (Eager
+mode runs the task in the request that sends it.)
 
 What a crash can lose: a process killed between taking a batch off the list and committing it (a few
 milliseconds) loses that batch, at most ACCESS_LOG_BATCH entries; a failed INSERT puts the batch back. Entries
@@ -17,15 +18,12 @@ read racing the erasure) is dropped at flush, because its customer no longer exi
 import ipaddress
 import logging
 import re
-import threading
 import uuid
 
 import orjson
 from django.conf import settings
 from django.core.cache import caches
-from django.core.signals import request_finished
 from django.db import connection, transaction
-from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -83,10 +81,9 @@ def _buffer_key() -> str:
     return caches["default"].make_and_validate_key(BUFFER_KEY)
 
 
-def record_read(request, customer_id, action: AccessAction, *, client: ApiClient) -> None:
-    """Log an API client's read of a customer: appended to the Redis buffer (one round trip), written to the
-    table in batches. Without Redis, or if Redis fails, one INSERT now: the read is never served unlogged."""
-    entry = {
+def _entry(request, customer_id, action: AccessAction, client: ApiClient) -> dict:
+    # customer_id before request_id: buffered_entry splits the encoded entry at its first id.
+    return {
         "at": timezone.now().isoformat(),
         "customer_id": str(customer_id),
         "action": str(action),
@@ -94,6 +91,25 @@ def record_read(request, customer_id, action: AccessAction, *, client: ApiClient
         "request_id": request_id(request),
         "ip": client_ip(request),
     }
+
+
+_ANY_CUSTOMER = "customer-id"
+
+
+def buffered_entry(request, action: AccessAction, *, client: ApiClient) -> tuple[str, bytes, bytes] | None:
+    """For a read whose customer is known only inside a Redis script (the warm card): the buffer's cache key
+    and the encoded entry's bytes before and after the customer id, for the script to append. None when card
+    reads are not buffered (then call record_read)."""
+    if _redis() is None:
+        return None
+    head, tail = orjson.dumps(_entry(request, _ANY_CUSTOMER, action, client)).split(_ANY_CUSTOMER.encode(), 1)
+    return BUFFER_KEY, head, tail
+
+
+def record_read(request, customer_id, action: AccessAction, *, client: ApiClient) -> None:
+    """Log an API client's read of a customer: appended to the Redis buffer (one round trip), written to the
+    table in batches. Without Redis, or if Redis fails, one INSERT now: the read is never served unlogged."""
+    entry = _entry(request, customer_id, action, client)
     redis = _redis()
     if redis is not None:
         try:
@@ -101,27 +117,25 @@ def record_read(request, customer_id, action: AccessAction, *, client: ApiClient
         except Exception:
             logger.warning("access-log buffer unavailable; writing the entry directly", exc_info=True)
         else:
-            if length % settings.ACCESS_LOG_BATCH == 0:
-                # This read filled a batch: write it out once the answer is sent (request_finished below), so
-                # that no card waits on the INSERT and its commit.
-                _batch_full.pending = True
+            appended(length)
             return
     AccessLog.objects.create(
         customer_id=customer_id, action=action, client=client, request_id=entry["request_id"], ip=entry["ip"]
     )
 
 
-_batch_full = threading.local()
+def appended(length: int) -> None:
+    """An entry was appended and the buffer holds `length`: when that fills a batch, have a worker write it
+    out. If the message cannot be sent, the entries wait in Redis for beat's next flush; the read is not failed
+    for it."""
+    if length % settings.ACCESS_LOG_BATCH:
+        return
+    from api.tasks import flush_access_log_task  # api.tasks imports this module
 
-
-@receiver(request_finished)
-def _flush_after_the_response(sender, **kwargs):
-    if getattr(_batch_full, "pending", False):
-        _batch_full.pending = False
-        try:
-            flush()
-        except Exception:  # the entries stay in Redis for the next flush; the answer is already sent
-            logger.warning("access-log flush failed; entries kept in Redis", exc_info=True)
+    try:
+        flush_access_log_task.delay()
+    except Exception:
+        logger.warning("access-log flush not sent; entries kept in Redis for beat's flush", exc_info=True)
 
 
 def flush(*, limit: int | None = None) -> int:

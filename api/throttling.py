@@ -3,6 +3,7 @@
 import logging
 import re
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache, caches
@@ -56,36 +57,62 @@ def _is_ingest(scope) -> bool:
     return any(one == Scope.INGEST or one in INGEST_CHANNEL_SCOPES for one in scopes)
 
 
+@dataclass(frozen=True)
+class Window:
+    """One client's current fixed window in one bucket: the cache key its requests are counted under."""
+
+    key: str
+    timeout: int
+    limit: int
+    period: int
+    index: int
+    bucket: str
+    client_name: str
+
+
 class ApiClientRateThrottle(throttling.BaseThrottle):
     """At most API_THROTTLE_RATE requests per client per period (API_THROTTLE_RATE_INGEST for ingest views).
 
     A fixed window counted with the cache's atomic increment: concurrent gunicorn processes and hosts
     share one counter per client, and no read-modify-write race lets a burst through. Requests that are
-    not an API client's (staff on the docs page) are not counted.
+    not an API client's (staff on the docs page) are not counted. The warm card read counts in its own Redis
+    round trip (customer_memory.card_cache.SameTrip) with `window` and `check`, as `allow_request` does.
     """
 
-    def allow_request(self, request, view):
+    def window(self, request, view) -> Window | None:
+        """The window this request counts in; None for requests that are not counted."""
         client = request.auth
         if not isinstance(client, ApiClient):
-            return True
+            return None
         bucket = "ingest" if _is_ingest(getattr(view, "required_scope", None)) else "read"
         rate = settings.API_THROTTLE_RATE_INGEST if bucket == "ingest" else settings.API_THROTTLE_RATE
         limit, period = parse_rate(rate)
-        now = time.time()
-        window = int(now // period)
+        index = int(time.time() // period)
         # The token digest, not the primary key: a key reused by a recreated database never inherits counts.
-        key = f"throttle:{client.token_digest[:16]}:{bucket}:{window}"
+        key = f"throttle:{client.token_digest[:16]}:{bucket}:{index}"
+        return Window(key, period + 1, limit, period, index, bucket, client.name)
+
+    def allow_request(self, request, view):
+        window = self.window(request, view)
+        if window is None:
+            return True
         try:
-            count = _count(key, timeout=period + 1)
+            count = _count(window.key, timeout=window.timeout)
         except Exception:
             # The cache is down (Redis restarting): serve unthrottled rather than fail every request.
-            logger.warning("throttle cache unavailable; request from %s not counted", client.name, exc_info=True)
+            logger.warning("throttle cache unavailable; request from %s not counted", window.client_name, exc_info=True)
             return True
-        if count <= limit:
-            return True
-        wait = max(1, int((window + 1) * period - now + 0.999))
+        self.check(window, count)
+        return True
+
+    @staticmethod
+    def check(window: Window, count: int) -> None:
+        """Raise Throttled (429, Retry-After, the reason) when `count` is past the window's limit."""
+        if count <= window.limit:
+            return
+        wait = max(1, int((window.index + 1) * window.period - time.time() + 0.999))
         raise exceptions.Throttled(
             wait=wait,
-            detail=f"rate limit of {limit} {bucket} requests per {_PERIOD_WORDS[period]} exceeded for API client "
-            f"{client.name!r}.",
+            detail=f"rate limit of {window.limit} {window.bucket} requests per {_PERIOD_WORDS[window.period]} "
+            f"exceeded for API client {window.client_name!r}.",
         )

@@ -1,8 +1,9 @@
 """The context card: what an agent or a bot sees the moment a customer gets in touch.
 
 Built in two steps so that it can be cached without going stale as time passes:
-- `card_facts(customer)`: everything read from the database, in a fixed number of queries whatever the
-  history size, as plain picklable values. This is what the card cache (customer_memory.card_cache) keeps.
+- `live_card_facts(customer_id)`: everything read from the database, in a fixed number of queries whatever
+  the history size, as plain picklable values: one hand-written query on PostgreSQL (card_queries), the ORM's
+  eight (`card_facts`) on SQLite. This is what the card cache (customer_memory.card_cache) keeps.
 - `card_render(facts, now=…)`: the card of the contract, including every time-relative part ("12 minutes
   ago", overdue promises, the greeting, likely reasons), computed at read time from the facts.
 `card_text(card)` says the same card as a few plain sentences for a chatbot or a language-model prompt.
@@ -68,13 +69,25 @@ def _agent_ref(agent) -> dict | None:
 # --- Facts: the database part
 
 
+def live_card_facts(customer_id) -> dict | None:
+    """The card facts of the live customer with this id; None when there is none (merged away or gone)."""
+    if connection.vendor == "postgresql":
+        from customer_memory.card_queries import live_card_facts as facts_in_one_query  # builds on this module
+
+        return facts_in_one_query(customer_id)
+    customer = Customer.objects.filter(pk=customer_id, merged_into__isnull=True).first()
+    return card_facts(customer) if customer else None
+
+
 def card_facts(customer: Customer) -> dict:
-    """What the card shows of a live customer, read in a fixed number of queries (8), as plain values."""
+    """What the card shows of a live customer, read with the ORM in a fixed number of queries (8), as plain
+    values. The embedded (SQLite) path, and the reference the PostgreSQL query is tested against; ties in
+    every ordering are broken by id so that both read the same rows."""
     identifiers = list(customer.identifiers.all())
-    cases = list(Case.objects.filter(customer=customer).active().order_by("-last_activity_at")[:20]) + list(
+    cases = list(Case.objects.filter(customer=customer).active().order_by("-last_activity_at", "-id")[:20]) + list(
         Case.objects.filter(customer=customer)
         .exclude(status__in=CaseStatus.active())
-        .order_by("-last_activity_at")[: settings.CARD_RECENT_CASES]
+        .order_by("-last_activity_at", "-id")[: settings.CARD_RECENT_CASES]
     )
     interactions = list(
         Interaction.objects.filter(customer=customer)
@@ -82,13 +95,13 @@ def card_facts(customer: Customer) -> dict:
         .order_by("-occurred_at", "-id")[: max(SIGNAL_INTERACTIONS, settings.CARD_RECENT_INTERACTIONS)]
     )
     promises = list(
-        Promise.objects.filter(customer=customer).outstanding().select_related("owner").order_by("due_at")[:20]
+        Promise.objects.filter(customer=customer).outstanding().select_related("owner").order_by("due_at", "id")[:20]
     )
     # Handovers hang on cases, so they follow a case when its customer is merged.
     handovers = list(
         Handover.objects.filter(case__customer=customer, case__status__in=CaseStatus.active())
         .select_related("case", "from_agent", "to_agent")
-        .order_by("-created_at")[:10]
+        .order_by("-created_at", "-id")[:10]
     )
     return {
         "customer": {
@@ -177,7 +190,7 @@ def _handover_item(handover: Handover) -> dict:
 
 def _details(customer: Customer, identifiers: list) -> list[dict]:
     """The latest statement of each confirmable trait, then the account, email and phone on record."""
-    traits = customer.traits.filter(name__in=CONFIRM_TRAITS).order_by("name", "-observed_at")
+    traits = customer.traits.filter(name__in=CONFIRM_TRAITS).order_by("name", "-observed_at", "-id")
     if connection.features.can_distinct_on_fields:
         # PostgreSQL: one row per trait name however many times events restated it.
         traits = traits.distinct("name")
@@ -187,7 +200,7 @@ def _details(customer: Customer, identifiers: list) -> list[dict]:
     details = [
         {
             "field": name,
-            "value": _trait_text(latest[name].value),
+            "value": trait_text(latest[name].value),
             "source": latest[name].source,
             "updated_at": iso(latest[name].observed_at),
             "_at": latest[name].observed_at,
@@ -210,7 +223,7 @@ def _details(customer: Customer, identifiers: list) -> list[dict]:
     return details
 
 
-def _trait_text(value) -> str:
+def trait_text(value) -> str:
     if isinstance(value, dict):  # an address
         order = ("line1", "line2", "city", "region", "postcode", "country")
         return ", ".join(str(value[k]) for k in order if value.get(k)) or ", ".join(map(str, value.values()))
@@ -222,17 +235,20 @@ def _experience_points(customer: Customer) -> list[dict]:
     rows = (
         Interaction.objects.filter(customer=customer)
         .filter(Q(attributes__has_key="csat") | Q(attributes__has_key="sentiment"))
-        .order_by("-occurred_at")
+        .order_by("-occurred_at", "-id")
         .values_list("occurred_at", "attributes")[:EXPERIENCE_POINTS]
     )
-    points = []
-    for occurred_at, attributes in rows:
-        csat = _number(attributes.get("csat"))
-        sentiment = attributes.get("sentiment")
-        sentiment = _SENTIMENT_WORDS.get(sentiment.lower()) if isinstance(sentiment, str) else _number(sentiment)
-        if csat is not None or sentiment is not None:
-            points.append({"at": occurred_at, "csat": csat, "sentiment": sentiment})
-    return points
+    points = (experience_point(at, attributes.get("csat"), attributes.get("sentiment")) for at, attributes in rows)
+    return [point for point in points if point is not None]
+
+
+def experience_point(at, csat, sentiment) -> dict | None:
+    """One CSAT / sentiment reading from an interaction's attributes, or None when neither is a value."""
+    csat = _number(csat)
+    sentiment = _SENTIMENT_WORDS.get(sentiment.lower()) if isinstance(sentiment, str) else _number(sentiment)
+    if csat is None and sentiment is None:
+        return None
+    return {"at": at, "csat": csat, "sentiment": sentiment}
 
 
 def _number(value) -> float | None:
@@ -267,7 +283,7 @@ def empty_card(lookup: dict | None = None) -> dict:
 
 def customer_card(customer: Customer, *, lookup: dict | None = None, now=None, channel: str | None = None) -> dict:
     """The card of a live customer straight from the database (no cache)."""
-    return card_render(card_facts(customer), lookup=lookup, now=now, channel=channel)
+    return card_render(live_card_facts(customer.pk), lookup=lookup, now=now, channel=channel)
 
 
 def card_render(facts: dict, *, lookup: dict | None = None, now=None, channel: str | None = None) -> dict:

@@ -17,6 +17,8 @@ Model saves and deletes call `card_changed` through the receivers below. Writes 
 
 import hashlib
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache, caches
@@ -24,7 +26,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from customer_memory.card import card_facts, card_render, empty_card
+from customer_memory.card import card_render, empty_card, live_card_facts
 from customer_memory.identity.normalize import identifier_match_key
 from customer_memory.models import Customer, Identifier, Trait
 from customer_memory.redis_cache import cache_redis
@@ -86,10 +88,9 @@ def cached_card_facts(customer_id) -> dict | None:
         return entry["facts"]
     token = token or _current_token(keys[1])
     agents_token = agents_token or _current_token(_AGENTS_TOKEN)
-    customer = Customer.objects.filter(pk=customer_id, merged_into__isnull=True).first()
-    if customer is None:
+    facts = live_card_facts(customer_id)
+    if facts is None:
         return None
-    facts = card_facts(customer)
     cache.set(
         keys[0], {"token": token, "agents_token": agents_token, "facts": facts}, timeout=settings.CARD_CACHE_TIMEOUT
     )
@@ -119,20 +120,63 @@ def cached_customer_id(kind: str, value: str) -> str | None:
     return str(customer.pk)
 
 
-# --- The warm read in one Redis round trip: identifier -> customer id -> facts and both tokens. The keys it
-# builds from the id are not declared in KEYS, which a single Redis (not Redis Cluster) allows.
+# --- The warm read in one Redis round trip: identifier -> customer id -> facts and both tokens; and, for the
+# API, the request counted in its throttle window (stopping there when it is over the limit) and, when the
+# facts are there, the access-log entry naming the customer appended. The keys it builds from the id are not
+# declared in KEYS, which a single Redis (not Redis Cluster) allows.
 _WARM_READ = """
+local count = false
+if ARGV[4] ~= '' then
+  count = redis.call('INCR', KEYS[3])
+  redis.call('EXPIRE', KEYS[3], ARGV[4], 'NX')
+  if count > tonumber(ARGV[5]) then return {count} end
+end
 local id = ARGV[1]
 if id == '' then
   id = redis.call('GET', KEYS[1])
-  if not id then return {} end
+  if not id then return {count} end
 end
-return {id, redis.call('GET', ARGV[2] .. id), redis.call('GET', ARGV[3] .. id), redis.call('GET', KEYS[2])}
+local entry, token = redis.call('GET', ARGV[2] .. id), redis.call('GET', ARGV[3] .. id)
+local agents = redis.call('GET', KEYS[2])
+local logged = false
+if entry and token and agents and ARGV[6] ~= '' then
+  logged = redis.call('RPUSH', KEYS[4], ARGV[6] .. id .. ARGV[7])
+end
+return {count, id, entry, token, agents, logged}
 """
 _warm_read_script = None
 
 
-def _warm_facts(*, who: str = "", customer_id: str = "") -> tuple[str | None, dict | None]:
+@dataclass
+class SameTrip:
+    """What the API does in the warm read's round trip (cache keys as Django's cache API names them):
+    - count the request under `counter_key` (INCR; expiry `counter_timeout` set when it has none), and call
+      `over_limit(count)` with the count, which raises when it is past `limit` (then nothing else was read);
+    - when the facts are in the cache, append `entry_head + customer id + entry_tail` to the list `log_key`.
+    The read fills in `count` (None: the read never ran, count the request otherwise) and `logged` (the
+    list's length after the append; None: nothing was appended, log the read otherwise). An entry appended for
+    facts that then turn out stale is taken back (LREM) before the slow path."""
+
+    counter_key: str
+    counter_timeout: int
+    limit: int
+    over_limit: Callable[[int], None]
+    log_key: str = ""
+    entry_head: bytes = b""
+    entry_tail: bytes = b""
+    count: int | None = None
+    logged: int | None = None
+    _pushed: bytes | None = None
+
+    def take_back(self, redis) -> None:
+        if self._pushed is not None:
+            redis.lrem(caches["default"].make_and_validate_key(self.log_key), -1, self._pushed)
+            self._pushed, self.logged = None, None
+
+
+def _warm_facts(
+    *, who: str = "", customer_id: str = "", trip: SameTrip | None = None
+) -> tuple[str | None, dict | None]:
     """(customer id, facts) from the cache in one round trip when everything is there and still valid, by
     identifier (`who`, a _who_key) or by id; (id or None, None) when the caller must take the slow path."""
     global _warm_read_script
@@ -142,22 +186,46 @@ def _warm_facts(*, who: str = "", customer_id: str = "") -> tuple[str | None, di
     backend = caches["default"]
     if _warm_read_script is None:
         _warm_read_script = redis.register_script(_WARM_READ)
+    agents_key = backend.make_and_validate_key(_AGENTS_TOKEN)
+    counted = trip is not None and trip.count is None  # once per request, however many lookups it tries
+    logs = counted and bool(trip.log_key)
     found = _warm_read_script(
-        keys=[backend.make_and_validate_key(who or _AGENTS_TOKEN), backend.make_and_validate_key(_AGENTS_TOKEN)],
-        args=[customer_id, backend.make_key(_facts_key("")), backend.make_key(_token_key(""))],
+        keys=[
+            backend.make_and_validate_key(who) if who else agents_key,
+            agents_key,
+            backend.make_and_validate_key(trip.counter_key) if counted else agents_key,
+            backend.make_and_validate_key(trip.log_key) if logs else agents_key,
+        ],
+        args=[
+            customer_id,
+            backend.make_key(_facts_key("")),
+            backend.make_key(_token_key("")),
+            trip.counter_timeout if counted else "",
+            trip.limit if counted else 0,
+            trip.entry_head if logs else "",
+            trip.entry_tail if logs else "",
+        ],
         client=redis,
     )
-    if not found:
+    if counted:
+        trip.count = found[0]
+        trip.over_limit(trip.count)
+    if len(found) == 1:
         return None, None
-    pk, entry, token, agents_token = found
+    pk, entry, token, agents_token, logged = found[1:]
+    pk = pk.decode()
+    if logged is not None:
+        trip.logged, trip._pushed = logged, trip.entry_head + pk.encode() + trip.entry_tail
     if entry is None or token is None or agents_token is None:
-        return pk.decode(), None
+        return pk, None
     # Values were written through Django's cache API: its serializer reads them back.
     loads = backend._cache._serializer.loads
     entry, token, agents_token = loads(entry), loads(token), loads(agents_token)
     if entry["token"] != token or entry["agents_token"] != agents_token:
-        return pk.decode(), None
-    return pk.decode(), entry["facts"]
+        if trip is not None:
+            trip.take_back(redis)
+        return pk, None
+    return pk, entry["facts"]
 
 
 def forget_identifier(kind: str, value: str) -> None:
@@ -167,16 +235,20 @@ def forget_identifier(kind: str, value: str) -> None:
 # --- The card, served: what the API and the desk call.
 
 
-def card_for_identifiers(lookups: list[tuple[str, str]], *, channel: str | None = None, now=None) -> dict:
+def card_for_identifiers(
+    lookups: list[tuple[str, str]], *, channel: str | None = None, now=None, trip: SameTrip | None = None
+) -> dict:
     """The card of whoever holds the first known of these (kind, value) lookups, tried in order; the
-    empty card (echoing the first lookup) when none is known."""
+    empty card (echoing the first lookup) when none is known. `trip`: see SameTrip."""
     for kind, value in lookups:
         normalized = lookup_value(kind, value)
         if normalized is None:
             continue
-        customer_id, facts = _warm_facts(who=_who_key(kind, normalized))
+        customer_id, facts = _warm_facts(who=_who_key(kind, normalized), trip=trip)
         if facts is not None and _holds(facts, kind, normalized):
             return card_render(facts, lookup={"kind": str(kind), "value": value}, channel=channel, now=now)
+        if trip is not None:
+            trip.take_back(cache_redis())  # the identifier moved to another customer: not this card
         for _ in range(2):  # a cached mapping that turns out stale is dropped and looked up once more
             customer_id = cached_customer_id(kind, normalized)
             if customer_id is None:
@@ -200,12 +272,15 @@ def _holds(facts: dict, kind: str, value: str) -> bool:
     return any(identifier_match_key(kind, held) == wanted for held in same_kind)
 
 
-def card_for_customer_id(customer_id, *, channel: str | None = None, now=None) -> dict | None:
-    """The card of a customer by id, following merges to the survivor; None when there is no such id."""
+def card_for_customer_id(
+    customer_id, *, channel: str | None = None, now=None, trip: SameTrip | None = None
+) -> dict | None:
+    """The card of a customer by id, following merges to the survivor; None when there is no such id.
+    `trip`: see SameTrip."""
     pk = parse_uuid(customer_id)
     if pk is None:
         return None
-    _, facts = _warm_facts(customer_id=str(pk))
+    _, facts = _warm_facts(customer_id=str(pk), trip=trip)
     if facts is not None:
         return card_render(facts, channel=channel, now=now)
     facts = cached_card_facts(pk)

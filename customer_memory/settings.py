@@ -68,11 +68,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the logged-in user and messages for the admin, the desk and the docs; the token-authenticated
+    # /api/v1/ skips them (customer_memory/middleware.py). CSRF stays Django's own (check --deploy looks for
+    # it by name); it checks nothing on the API's views, which are csrf_exempt.
+    "customer_memory.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "customer_memory.middleware.AuthenticationMiddleware",
+    "customer_memory.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -268,7 +271,7 @@ API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", default=5)
 # desk keeps reading warm cards from Redis through a database outage or failover. 0: no grace.
 API_TOKEN_OUTAGE_SECONDS = env_int("API_TOKEN_OUTAGE_SECONDS", default=900)
 # Card reads' access-log entries are buffered in Redis and written in batches of this many (1: one INSERT per
-# read, as every other read is), and at the latest every ACCESS_LOG_FLUSH_SECONDS by Celery beat.
+# read, as every other read is) by a Celery worker, and at the latest every ACCESS_LOG_FLUSH_SECONDS by beat.
 ACCESS_LOG_BATCH = env_int("ACCESS_LOG_BATCH", default=100)
 ACCESS_LOG_FLUSH_SECONDS = env_int("ACCESS_LOG_FLUSH_SECONDS", default=10)
 CELERY_BEAT_SCHEDULE["flush-access-log"] = {

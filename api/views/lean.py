@@ -45,6 +45,8 @@ class LeanApiView(APIView):
     DRF exceptions, answered as api.exceptions answers them."""
 
     renderer_classes = JSON_OR_TEXT
+    # True: `get` counts the request against the client's budget itself (the card, in its Redis round trip).
+    counts_itself = False
     # Stateless, so shared; HasScope keeps its message on the instance, so it is made per request.
     _authentication = BearerTokenAuthentication()
     _throttle = ApiClientRateThrottle()
@@ -73,7 +75,8 @@ class LeanApiView(APIView):
         permission = HasScope()
         if not permission.has_permission(request, self):
             raise exceptions.PermissionDenied(permission.message)
-        self._throttle.allow_request(request, self)
+        if not self.counts_itself:
+            self._throttle.allow_request(request, self)
 
     def _error(self, exc, text: bool) -> HttpResponse:
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):

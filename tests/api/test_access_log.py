@@ -159,3 +159,27 @@ def test_the_beat_task_flushes_the_buffer(desk, miles):
     flush_access_log_task.delay()
 
     assert AccessLog.objects.get().action == "card"
+
+
+@pytest.fixture
+def with_a_broker(settings):
+    """Celery as in production (not eager): a task sent goes to the broker (the test Redis) for a worker."""
+    from customer_memory.celery import app
+
+    queue = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queue.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, False
+    yield queue
+    app.conf.task_always_eager = eager
+    queue.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
+def test_the_read_that_fills_a_batch_leaves_the_write_to_a_worker(desk, miles, settings, with_a_broker):
+    settings.ACCESS_LOG_BATCH = 2
+    desk.get(f"/api/v1/customers/{miles.id}/card")  # cold: logged by record_read
+    desk.get(f"/api/v1/customers/{miles.id}/card")  # warm: logged in the card's script call; fills the batch
+
+    assert not AccessLog.objects.exists()  # the web request wrote nothing
+    messages = with_a_broker.lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1)
+    assert len(messages) == 1 and b"api.tasks.flush_access_log_task" in messages[0]
+    assert access_log.flush() == 2  # what the worker's task does
