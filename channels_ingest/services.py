@@ -67,31 +67,22 @@ def raw_event_accept(*, events: list[IncomingEvent]) -> list[AcceptedEvent]:
     if not keys:
         return [AcceptedEvent(id=None, duplicate=False, suppressed=True) for _ in suppressed]
     with transaction.atomic():
+        # The first mention of each key, with the id it is stored under if it is new.
         candidates = {}
         for event in events:
-            candidates.setdefault(
-                (event.source, event.external_id),
-                RawEvent(
-                    id=uuid.uuid4(),
-                    source=event.source,
-                    external_id=event.external_id,
-                    format=event.format,
-                    payload=event.payload,
-                    normalized=event.normalized,
-                ),
-            )
+            candidates.setdefault((event.source, event.external_id), (uuid.uuid4(), event))
         inserted = _insert_new(list(candidates.values()))
-        stored = {key: row.id for key, row in candidates.items() if row.id in inserted}
+        stored = {key: row_id for key, (row_id, _) in candidates.items() if row_id in inserted}
         # Only retries and concurrent accepts of the same events need a second look: whose id won.
         if len(stored) < len(candidates):
             stored.update(_ids_by_key({key for key in candidates if key not in stored}))
-        new_ids = [row.id for row in candidates.values() if row.id in inserted]
+        new_ids = [row_id for row_id, _ in candidates.values() if row_id in inserted]
         transaction.on_commit(lambda: enqueue_process(new_ids))
     answered = set()
     results = []
     for key in keys:
         # The first mention of a key we stored ourselves is new; retries and in-batch repeats are not.
-        results.append(AcceptedEvent(id=stored[key], duplicate=key in answered or stored[key] != candidates[key].id))
+        results.append(AcceptedEvent(id=stored[key], duplicate=key in answered or stored[key] != candidates[key][0]))
         answered.add(key)
     for index in sorted(suppressed):
         results.insert(index, AcceptedEvent(id=None, duplicate=False, suppressed=True))
@@ -184,24 +175,40 @@ def channel_events_accept(*, source: str, format: str, payloads: list) -> list[A
     return raw_event_accept(events=incoming)
 
 
-def _insert_new(rows: list[RawEvent]) -> set[uuid.UUID]:
-    """Insert the rows whose (source, external_id) is not stored yet; returns the ids of those inserted.
+def _insert_new(rows: list[tuple[uuid.UUID, IncomingEvent]]) -> set[uuid.UUID]:
+    """Insert the events, each under its id, whose (source, external_id) is not stored yet; returns the ids
+    of those inserted.
 
     On PostgreSQL one INSERT … ON CONFLICT DO NOTHING RETURNING: a sender's retry costs no second query
-    unless it carries events already stored.
+    unless it carries events already stored. (Tuples, not model instances: building 500 RawEvents cost
+    about 6 % of a batch's time in the web process.)
     """
     if connection.vendor != "postgresql":
-        RawEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        stored = _ids_by_key({(row.source, row.external_id) for row in rows})
-        return {row.id for row in rows if stored.get((row.source, row.external_id)) == row.id}
+        RawEvent.objects.bulk_create(
+            [
+                RawEvent(
+                    id=row_id,
+                    source=e.source,
+                    external_id=e.external_id,
+                    format=e.format,
+                    payload=e.payload,
+                    normalized=e.normalized,
+                )
+                for row_id, e in rows
+            ],
+            ignore_conflicts=True,
+            batch_size=500,
+        )
+        stored = _ids_by_key({(e.source, e.external_id) for _, e in rows})
+        return {row_id for row_id, e in rows if stored.get((e.source, e.external_id)) == row_id}
     now = timezone.now()
     columns = (
-        [row.id for row in rows],
-        [row.source for row in rows],
-        [row.external_id for row in rows],
-        [row.format for row in rows],
-        [_json_text(row.payload) for row in rows],
-        [None if row.normalized is None else _json_text(row.normalized) for row in rows],
+        [row_id for row_id, _ in rows],
+        [e.source for _, e in rows],
+        [e.external_id for _, e in rows],
+        [e.format for _, e in rows],
+        [_json_text(e.payload) for _, e in rows],
+        [None if e.normalized is None else _json_text(e.normalized) for _, e in rows],
     )
     # Bound on the server, in binary (%b): quoting hundreds of JSON payloads costs more than the insert.
     with server_execute(
