@@ -330,6 +330,9 @@ def main():
     parser.add_argument(
         "--skip-channels", action="store_true", help="no Segment and single-event phases (quicker end-to-end runs)"
     )
+    parser.add_argument(
+        "--accept-only", action="store_true", help="only the accept phases: no workers, no end-to-end or steady run"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -371,6 +374,8 @@ def main():
                 single_rate, detail = accept_single(base, token, args.single_seconds)
                 print(f"accept, one event per request (wrk, 16 connections): {single_rate:,.0f} requests/s, {detail}")
 
+            if args.accept_only:
+                return
             backlog = pending_count(db)
             worker = start_workers(args.concurrency, args.prefetch)
             started = time.monotonic()
