@@ -198,7 +198,7 @@ def parse_json(body: bytes, *, slow, encoding: str = "utf-8", max_depth: int | N
     except orjson.JSONDecodeError:
         return slow()
     # orjson's strings are valid UTF-8, so only the depth is left to check.
-    if max_depth is not None:
+    if max_depth is not None and isinstance(data, dict | list):
         _check_depth(data, max_depth)
     return data
 
