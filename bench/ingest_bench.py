@@ -324,7 +324,10 @@ def main():
     parser.add_argument("--single-seconds", type=int, default=15)
     parser.add_argument("--steady-rate", type=int, default=500)
     parser.add_argument("--steady-seconds", type=int, default=600)
-    parser.add_argument("--gunicorn-workers", type=int, default=4)
+    # The production settings (customer_memory/gunicorn_conf.py: threaded workers, kept-alive connections).
+    parser.add_argument("--gunicorn-workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (sync: the earlier runs)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (celery -c), default 2")
     parser.add_argument("--prefetch", type=int, default=None, help="CELERY_WORKER_PREFETCH_MULTIPLIER for the workers")
     parser.add_argument(
@@ -341,6 +344,10 @@ def main():
         row = db.execute("SELECT params FROM bench_dataset").fetchone()
         customers = row[0]["customers"] if row else 0
         print(f"database: {BENCH_URL} ({customers:,} customers on record)")
+        server_kind = f"gunicorn {args.gunicorn_workers} {args.worker_class} workers" + (
+            f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+        )
+        print(f"web: {server_kind}; load average at start {os.getloadavg()[0]:.1f}")
         token = api_token(["ingest"])
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -350,8 +357,14 @@ def main():
                 "customer_memory.wsgi",
                 "--bind",
                 f"127.0.0.1:{port}",
+                "--config",
+                "python:customer_memory.gunicorn_conf",
                 "--workers",
                 str(args.gunicorn_workers),
+                "--worker-class",
+                args.worker_class,
+                "--threads",
+                str(args.threads),
                 "--access-logfile",
                 "/dev/null",
                 "--log-level",
