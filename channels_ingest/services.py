@@ -1,5 +1,6 @@
 """The raw event inbox: accept (durably, idempotently), normalize, link, sweep, reprocess."""
 
+import atexit
 import json
 import logging
 import uuid
@@ -15,6 +16,7 @@ from django.utils import timezone
 from channels_ingest.choices import RawEventFormat, RawEventStatus
 from channels_ingest.models import RawEvent
 from channels_ingest.normalizers import Delivery, NormalizationError, NormalizedEvent, delivery_key, normalize_payload
+from channels_ingest.wakeups import WakeupBuffer
 from customer_memory.batch_linking import BatchEvent, customers_link_bulk
 from customer_memory.bulk import rows_update, server_execute
 from customer_memory.models import SuppressedIdentifier
@@ -92,7 +94,7 @@ def _store(events: list[IncomingEvent], *, unless_suppressed: bool) -> list[Acce
         return None
     new_ids = [row_id for row_id, _ in candidates.values() if row_id in inserted]
     # At once in autocommit mode (the INSERT has committed); at the caller's commit inside its transaction.
-    transaction.on_commit(lambda: enqueue_process(new_ids))
+    transaction.on_commit(lambda: _wake_workers(new_ids))
     stored = {key: row_id for key, (row_id, _) in candidates.items() if row_id in inserted}
     # Only retries and concurrent accepts of the same events need a second look: whose id won. (The rows
     # they conflicted with are committed: ON CONFLICT waits for a concurrent inserter to finish.)
@@ -275,6 +277,22 @@ def _ids_by_key(keys: set[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
     for source, external_ids in by_source.items():
         wanted |= Q(source=source, external_id__in=external_ids)
     return {(s, e): pk for pk, s, e in RawEvent.objects.filter(wanted).values_list("id", "source", "external_id")}
+
+
+def _wake_workers(raw_event_ids: list) -> None:
+    """Publish the wake-ups of a request's new events: at once for a batch, else with other requests' (see
+    channels_ingest.wakeups)."""
+    if not raw_event_ids:
+        return
+    size = settings.INGEST_TASK_BATCH
+    if len(raw_event_ids) >= size or settings.CELERY_TASK_ALWAYS_EAGER or not settings.INGEST_WAKEUP_DELAY_MS:
+        enqueue_process(raw_event_ids)
+    else:
+        _wakeups.add(raw_event_ids, batch=size)
+
+
+_wakeups = WakeupBuffer(lambda ids: enqueue_process(ids), delay=lambda: settings.INGEST_WAKEUP_DELAY_MS / 1000)
+atexit.register(_wakeups.flush)
 
 
 def enqueue_process(raw_event_ids) -> None:
