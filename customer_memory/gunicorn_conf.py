@@ -7,6 +7,7 @@ threads per process overlap those waits. Command-line flags override these; each
 environment.
 """
 
+import gc
 import multiprocessing
 import os
 
@@ -19,3 +20,11 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 30))
 # Restart a worker after this many requests (with jitter, so they do not all restart at once): bounds any leak.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 100_000))
 max_requests_jitter = max_requests // 10
+
+
+def post_worker_init(worker):
+    """Once the application is loaded: move every object alive now (Django, DRF, the URL conf, metadata
+    tables: ~100,000 of them) out of the garbage collector's view. They live as long as the process, and
+    each full collection walked them all — 8 % of a 500-event batch's time in the web process."""
+    gc.collect()
+    gc.freeze()
