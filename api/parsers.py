@@ -7,10 +7,13 @@ byte past their cap. StrictJSONParser, the default for JSON endpoints, refuses w
 
 import email.parser
 import email.policy
+import io
 import json
+import re
 import urllib.parse
 import zlib
 
+import orjson
 from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
@@ -61,10 +64,14 @@ class SegmentJSONParser(BaseParser):
         body = read_capped(stream, cap, too_large=too_large)
         if request is not None and request.META.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip":
             body = gunzip_capped(body, cap, too_large=too_large)
-        try:
-            return json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ParseError(f"the body is not JSON ({exc})") from None
+        return parse_json(body, slow=lambda: _segment_json(body))
+
+
+def _segment_json(body: bytes):
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ParseError(f"the body is not JSON ({exc})") from None
 
 
 class RawBodyParser(BaseParser):
@@ -156,12 +163,52 @@ class StrictJSONParser(JSONParser):
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
+        body = stream.read() if stream is not None else b""
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        return parse_json(
+            body,
+            slow=lambda: self._parse_with_json(body, media_type, parser_context),
+            encoding=encoding,
+            max_depth=settings.JSON_MAX_DEPTH,
+        )
+
+    def _parse_with_json(self, body, media_type, parser_context):
         try:
-            data = super().parse(stream, media_type, parser_context)
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError:
             raise ParseError(f"JSON nested deeper than {settings.JSON_MAX_DEPTH} levels") from None
         _check(data, settings.JSON_MAX_DEPTH)
         return data
+
+
+# Runs of digits this long may be integers past 64 bits, which orjson reads as floats (losing digits).
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
+def parse_json(body: bytes, *, slow, encoding: str = "utf-8", max_depth: int | None = None) -> object:
+    """The body's JSON, read with orjson (several times quicker than json on a 500-event batch).
+
+    orjson refuses what is not strict UTF-8 JSON (a lone surrogate, NaN, nesting past 1,024 levels): those
+    bodies, bodies in another charset, and bodies that may hold integers past 64 bits (which orjson would read
+    as floats) go to `slow()`, Python's parser, so that they get its answer and its error messages."""
+    if encoding.lower().replace("-", "") != "utf8" or _LONG_DIGITS.search(body):
+        return slow()
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return slow()
+    # orjson's strings are valid UTF-8, so only the depth is left to check.
+    if max_depth is not None and isinstance(data, dict | list):
+        _check_depth(data, max_depth)
+    return data
+
+
+def _check_depth(value, depth_left: int) -> None:
+    if depth_left <= 0:
+        raise ParseError(f"JSON nested deeper than {settings.JSON_MAX_DEPTH} levels")
+    for item in value.values() if isinstance(value, dict) else value:
+        if isinstance(item, dict | list):
+            _check_depth(item, depth_left - 1)
 
 
 def _check(value, depth_left: int, path: str = "") -> None:

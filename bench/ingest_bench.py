@@ -326,11 +326,17 @@ def main():
     parser.add_argument("--single-seconds", type=int, default=15)
     parser.add_argument("--steady-rate", type=int, default=500)
     parser.add_argument("--steady-seconds", type=int, default=600)
-    parser.add_argument("--gunicorn-workers", type=int, default=4)
+    # The production settings (customer_memory/gunicorn_conf.py: threaded workers, kept-alive connections).
+    parser.add_argument("--gunicorn-workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (sync: the earlier runs)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (celery -c), default 2")
     parser.add_argument("--prefetch", type=int, default=None, help="CELERY_WORKER_PREFETCH_MULTIPLIER for the workers")
     parser.add_argument(
         "--skip-channels", action="store_true", help="no Segment and single-event phases (quicker end-to-end runs)"
+    )
+    parser.add_argument(
+        "--accept-only", action="store_true", help="only the accept phases: no workers, no end-to-end or steady run"
     )
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -340,6 +346,10 @@ def main():
         row = db.execute("SELECT params FROM bench_dataset").fetchone()
         customers = row[0]["customers"] if row else 0
         print(f"database: {BENCH_URL} ({customers:,} customers on record)")
+        server_kind = f"gunicorn {args.gunicorn_workers} {args.worker_class} workers" + (
+            f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+        )
+        print(f"web: {server_kind}; load average at start {os.getloadavg()[0]:.1f}")
         token = api_token(["ingest"])
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -349,8 +359,14 @@ def main():
                 "customer_memory.wsgi",
                 "--bind",
                 f"127.0.0.1:{port}",
+                "--config",
+                "python:customer_memory.gunicorn_conf",
                 "--workers",
                 str(args.gunicorn_workers),
+                "--worker-class",
+                args.worker_class,
+                "--threads",
+                str(args.threads),
                 "--access-logfile",
                 "/dev/null",
                 "--log-level",
@@ -362,6 +378,9 @@ def main():
         worker = None
         try:
             wait_for(port)
+            # Every web thread's first request opens its connections and loads lazy tables (phone metadata):
+            # one batch per thread first, not counted (numbered apart from the measured events).
+            accept_batched(base, token, 500 * args.gunicorn_workers * args.threads, customers, start=20_000_000)
             rate = accept_batched(base, token, args.events, customers, start=0)
             print(f"accept, POST /api/v1/events, batches of 500, 4 clients: {rate:,.0f} events/s")
             if not args.skip_channels:
@@ -373,6 +392,8 @@ def main():
                 single_rate, detail = accept_single(base, token, args.single_seconds)
                 print(f"accept, one event per request (wrk, 16 connections): {single_rate:,.0f} requests/s, {detail}")
 
+            if args.accept_only:
+                return
             backlog = pending_count(db)
             worker = start_workers(args.concurrency, args.prefetch)
             started = time.monotonic()

@@ -7,6 +7,7 @@ threads per process overlap those waits. Command-line flags override these; each
 environment.
 """
 
+import gc
 import multiprocessing
 import os
 
@@ -32,3 +33,11 @@ def when_ready(server):
 
         get_resolver().url_patterns  # noqa: B018 — the import of every view is the point
         get_resolver().resolve("/api/v1/card")
+
+
+def post_worker_init(worker):
+    """Once the application is loaded: move every object alive now (Django, DRF, the URL conf, metadata
+    tables: ~100,000 of them) out of the garbage collector's view. They live as long as the process, and
+    each full collection walked them all — 8 % of a 500-event batch's time in the web process."""
+    gc.collect()
+    gc.freeze()

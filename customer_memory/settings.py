@@ -154,6 +154,9 @@ RAW_EVENT_MAX_ATTEMPTS = env_int("RAW_EVENT_MAX_ATTEMPTS", default=10)
 INGEST_TASK_BATCH = env_int("INGEST_TASK_BATCH", default=100)
 if INGEST_TASK_BATCH < 1:
     raise ImproperlyConfigured(f"INGEST_TASK_BATCH must be at least 1, not {INGEST_TASK_BATCH}")
+# Milliseconds the wake-ups of events accepted a few per request (webhooks) wait in the web process to be sent
+# together, one message per INGEST_TASK_BATCH (channels_ingest.wakeups); 0 sends each request's at once.
+INGEST_WAKEUP_DELAY_MS = env_int("INGEST_WAKEUP_DELAY_MS", default=50)
 # Link the events of a batch that need no decision of their own (a new person, or one known customer, and no
 # candidate in the review band) together in one transaction (customer_memory.batch_linking); PostgreSQL only.
 INGEST_BULK_LINKING = env_bool("INGEST_BULK_LINKING", default=True)

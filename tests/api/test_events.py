@@ -39,6 +39,17 @@ def test_a_list_of_events_is_answered_in_order(helpdesk):
     assert [stored[a["id"]] for a in answers] == ["chat-1", "mail-1"]
 
 
+def test_a_batch_is_stored_in_one_sql_statement_when_nothing_is_suppressed(helpdesk, django_assert_num_queries):
+    # The webhook's hot path: the suppression check rides in the INSERT, and no BEGIN/COMMIT of its own.
+    post_events(helpdesk, miles_chat(external_id="warm-up"))  # the token is read once, then cached
+
+    with django_assert_num_queries(1):
+        response = post_events(helpdesk, [miles_chat(), ada_email()])
+
+    assert response.status_code == 202
+    assert RawEvent.objects.count() == 3
+
+
 def test_an_accepted_event_is_pending_until_a_worker_processes_it(helpdesk):
     # No on-commit callbacks run here, so no worker was woken.
     post_events(helpdesk, miles_chat())

@@ -1,6 +1,15 @@
+import phonenumbers
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from customer_memory.identifiers import InvalidIdentifier, normalize_email, normalize_identifier, normalize_phone
+from customer_memory.identifiers import (
+    NANP_E164,
+    InvalidIdentifier,
+    normalize_email,
+    normalize_identifier,
+    normalize_phone,
+)
 
 
 @pytest.mark.parametrize(
@@ -9,6 +18,25 @@ from customer_memory.identifiers import InvalidIdentifier, normalize_email, norm
 )
 def test_one_us_number_written_many_ways_is_one_e164_key(written):
     assert normalize_phone(written, region="US") == "+14155550100"
+
+
+@given(
+    digits=st.text(alphabet="0123456789", min_size=10, max_size=10).filter(lambda d: d[0] not in "01"),
+    region=st.sampled_from(["US", "GB", "MX", "FR", "CA"]),
+)
+def test_the_north_american_e164_shortcut_agrees_with_phonenumbers(digits, region):
+    text = f"+1{digits}"
+    assert NANP_E164.fullmatch(text)
+    parsed = phonenumbers.parse(text, region)
+    assert phonenumbers.is_possible_number(parsed)
+    assert normalize_phone(text, region=region) == phonenumbers.format_number(
+        parsed, phonenumbers.PhoneNumberFormat.E164
+    )
+
+
+@pytest.mark.parametrize("almost", ["+11234567890", "+1312555012", "+131255501234", "+0312555012", "+1 3125550123"])
+def test_numbers_near_the_north_american_shape_take_the_full_parse(almost):
+    assert not NANP_E164.fullmatch(almost)
 
 
 def test_national_numbers_are_read_in_the_configured_region(settings):
