@@ -62,8 +62,8 @@ def _public(item: dict) -> dict:
     return {k: v for k, v in item.items() if not k.startswith("_")}
 
 
-def _agent_ref(agent) -> dict | None:
-    return {"id": str(agent.id), "name": agent.name} if agent else None
+def _agent_ref(agent_id, name) -> dict | None:
+    return {"id": str(agent_id), "name": name} if agent_id else None
 
 
 # --- Facts: the database part
@@ -104,16 +104,15 @@ def card_facts(customer: Customer) -> dict:
         .order_by("-created_at", "-id")[:10]
     )
     return {
-        "customer": {
-            "id": str(customer.id),
-            "name": customer.name,
-            "preferred_name": first_name(customer),
-            "language": customer.language,
-            "verified": any(i.verified for i in identifiers),
-            "identifiers": [{"kind": i.kind, "value": i.value, "verified": i.verified} for i in identifiers],
-        },
-        "since": customer.customer_since or (customer.first_seen_at.date() if customer.first_seen_at else None),
-        "since_source": "record" if customer.customer_since else "first_contact",
+        **customer_part(
+            id=customer.id,
+            name=customer.name,
+            preferred_name=customer.preferred_name,
+            language=customer.language,
+            customer_since=customer.customer_since,
+            first_seen_at=customer.first_seen_at,
+            identifiers=[{"kind": i.kind, "value": i.value, "verified": i.verified} for i in identifiers],
+        ),
         "open_cases": [_case_item(c) for c in cases if c.status in CaseStatus.active()],
         "recent_cases": [_case_item(c) for c in cases if c.status not in CaseStatus.active()],
         "interactions": [_interaction_item(i) for i in interactions],
@@ -125,102 +124,202 @@ def card_facts(customer: Customer) -> dict:
 
 
 def first_name(customer: Customer) -> str:
-    return customer.preferred_name or (customer.name.split()[0] if customer.name else "")
+    return preferred_name_of(customer.name, customer.preferred_name)
+
+
+def preferred_name_of(name: str, preferred_name: str) -> str:
+    return preferred_name or (name.split()[0] if name else "")
+
+
+# The items of the facts, from plain values: the ORM path (card_facts) and the one-query path (card_queries)
+# both build them here, so the card's shape is written once.
+
+
+def customer_part(*, id, name, preferred_name, language, customer_since, first_seen_at, identifiers) -> dict:
+    """The facts' customer and since fields; `identifiers` as [{"kind", "value", "verified"}]."""
+    return {
+        "customer": {
+            "id": str(id),
+            "name": name,
+            "preferred_name": preferred_name_of(name, preferred_name),
+            "language": language,
+            "verified": any(i["verified"] for i in identifiers),
+            "identifiers": identifiers,
+        },
+        "since": customer_since or (first_seen_at.date() if first_seen_at else None),
+        "since_source": "record" if customer_since else "first_contact",
+    }
+
+
+def case_item(*, id, title, status, opened_at, last_activity_at, channel) -> dict:
+    return {
+        "id": str(id),
+        "title": title,
+        "status": status,
+        "opened_at": iso(opened_at),
+        "last_activity_at": iso(last_activity_at),
+        "channel": channel,
+        "_at": last_activity_at,
+    }
+
+
+def interaction_item(
+    *, id, channel, direction, type, occurred_at, summary, case_id, agent_id, agent_name, contact, case_title, outcome
+) -> dict:
+    """`outcome`: what a channel system said of the conversation (question, answer, next step), for the
+    continuation line; any other keys are ignored."""
+    outcome = outcome if isinstance(outcome, dict) else {}
+    return {
+        "id": str(id),
+        "channel": channel,
+        "direction": direction,
+        "type": type,
+        "occurred_at": iso(occurred_at),
+        "summary": summary,
+        "case_id": str(case_id) if case_id else None,
+        "agent": _agent_ref(agent_id, agent_name),
+        "_at": occurred_at,
+        "_contact": contact,
+        "_case_title": case_title or "",
+        "_outcome": {k: str(outcome[k]) for k in ("question", "answer", "next_step") if outcome.get(k)},
+    }
+
+
+def promise_item(*, id, kind, status, due_at, channel, case_id, note, owner_id, owner_name) -> dict:
+    return {
+        "id": str(id),
+        "kind": kind,
+        "status": status,
+        "due_at": iso(due_at),
+        "channel": channel,
+        "case_id": str(case_id) if case_id else None,
+        "note": note,
+        "owner": _agent_ref(owner_id, owner_name),
+        "_due": due_at,
+    }
+
+
+def handover_item(*, id, case_id, case_title, from_agent, to_agent, from_agent_id, to_agent_id, note, created_at):
+    return {
+        "id": str(id),
+        "case_id": str(case_id),
+        "case_title": case_title,
+        "from_agent": from_agent,
+        "to_agent": to_agent,
+        "from_agent_id": str(from_agent_id),
+        "to_agent_id": str(to_agent_id),
+        "note": note,
+        "created_at": iso(created_at),
+        "_at": created_at,
+    }
+
+
+def details(latest_traits: dict, identifiers: list[dict]) -> list[dict]:
+    """The latest statement of each confirmable trait ({name: {"value", "source", "observed_at"}}), then the
+    account, email and phone on record ([{"kind", "value", "source", "last_seen_at", "verified"}])."""
+    found = [
+        {
+            "field": name,
+            "value": trait_text(latest_traits[name]["value"]),
+            "source": latest_traits[name]["source"],
+            "updated_at": iso(latest_traits[name]["observed_at"]),
+            "_at": latest_traits[name]["observed_at"],
+        }
+        for name in CONFIRM_TRAITS
+        if name in latest_traits
+    ]
+    for kind in CONFIRM_IDENTIFIERS:
+        for identifier in (i for i in identifiers if i["kind"] == kind):
+            found.append(
+                {
+                    "field": kind.value,
+                    "value": identifier["value"],
+                    "source": identifier["source"],
+                    "updated_at": iso(identifier["last_seen_at"]),
+                    "verified": identifier["verified"],
+                    "_at": identifier["last_seen_at"],
+                }
+            )
+    return found
 
 
 def _case_item(case: Case) -> dict:
-    return {
-        "id": str(case.id),
-        "title": case.title,
-        "status": case.status,
-        "opened_at": iso(case.opened_at),
-        "last_activity_at": iso(case.last_activity_at),
-        "channel": case.channel,
-        "_at": case.last_activity_at,
-    }
+    return case_item(
+        id=case.id,
+        title=case.title,
+        status=case.status,
+        opened_at=case.opened_at,
+        last_activity_at=case.last_activity_at,
+        channel=case.channel,
+    )
 
 
 def _interaction_item(interaction: Interaction) -> dict:
-    attributes = interaction.attributes if isinstance(interaction.attributes, dict) else {}
-    return {
-        "id": str(interaction.id),
-        "channel": interaction.channel,
-        "direction": interaction.direction,
-        "type": interaction.type,
-        "occurred_at": iso(interaction.occurred_at),
-        "summary": interaction.summary,
-        "case_id": str(interaction.case_id) if interaction.case_id else None,
-        "agent": _agent_ref(interaction.agent),
-        "_at": interaction.occurred_at,
-        "_contact": interaction.is_contact,
-        "_case_title": interaction.case.title if interaction.case else "",
-        # What a channel system said of the conversation's outcome, for the continuation line.
-        "_outcome": {k: str(attributes[k]) for k in ("question", "answer", "next_step") if attributes.get(k)},
-    }
+    return interaction_item(
+        id=interaction.id,
+        channel=interaction.channel,
+        direction=interaction.direction,
+        type=interaction.type,
+        occurred_at=interaction.occurred_at,
+        summary=interaction.summary,
+        case_id=interaction.case_id,
+        agent_id=interaction.agent_id,
+        agent_name=interaction.agent.name if interaction.agent else None,
+        contact=interaction.is_contact,
+        case_title=interaction.case.title if interaction.case else "",
+        outcome=interaction.attributes,
+    )
 
 
 def _promise_item(promise: Promise) -> dict:
-    return {
-        "id": str(promise.id),
-        "kind": promise.kind,
-        "status": promise.status,
-        "due_at": iso(promise.due_at),
-        "channel": promise.channel,
-        "case_id": str(promise.case_id) if promise.case_id else None,
-        "note": promise.note,
-        "owner": _agent_ref(promise.owner),
-        "_due": promise.due_at,
-    }
+    return promise_item(
+        id=promise.id,
+        kind=promise.kind,
+        status=promise.status,
+        due_at=promise.due_at,
+        channel=promise.channel,
+        case_id=promise.case_id,
+        note=promise.note,
+        owner_id=promise.owner_id,
+        owner_name=promise.owner.name if promise.owner else None,
+    )
 
 
 def _handover_item(handover: Handover) -> dict:
-    return {
-        "id": str(handover.id),
-        "case_id": str(handover.case_id),
-        "case_title": handover.case.title,
-        "from_agent": handover.from_agent.name,
-        "to_agent": handover.to_agent.name,
-        "from_agent_id": str(handover.from_agent_id),
-        "to_agent_id": str(handover.to_agent_id),
-        "note": handover.note,
-        "created_at": iso(handover.created_at),
-        "_at": handover.created_at,
-    }
+    return handover_item(
+        id=handover.id,
+        case_id=handover.case_id,
+        case_title=handover.case.title,
+        from_agent=handover.from_agent.name,
+        to_agent=handover.to_agent.name,
+        from_agent_id=handover.from_agent_id,
+        to_agent_id=handover.to_agent_id,
+        note=handover.note,
+        created_at=handover.created_at,
+    )
 
 
 def _details(customer: Customer, identifiers: list) -> list[dict]:
-    """The latest statement of each confirmable trait, then the account, email and phone on record."""
     traits = customer.traits.filter(name__in=CONFIRM_TRAITS).order_by("name", "-observed_at", "-id")
     if connection.features.can_distinct_on_fields:
         # PostgreSQL: one row per trait name however many times events restated it.
         traits = traits.distinct("name")
     latest = {}
     for trait in traits:
-        latest.setdefault(trait.name, trait)
-    details = [
-        {
-            "field": name,
-            "value": trait_text(latest[name].value),
-            "source": latest[name].source,
-            "updated_at": iso(latest[name].observed_at),
-            "_at": latest[name].observed_at,
-        }
-        for name in CONFIRM_TRAITS
-        if name in latest
-    ]
-    for kind in CONFIRM_IDENTIFIERS:
-        for identifier in (i for i in identifiers if i.kind == kind):
-            details.append(
-                {
-                    "field": kind.value,
-                    "value": identifier.value,
-                    "source": identifier.source,
-                    "updated_at": iso(identifier.last_seen_at),
-                    "verified": identifier.verified,
-                    "_at": identifier.last_seen_at,
-                }
-            )
-    return details
+        latest.setdefault(trait.name, {"value": trait.value, "source": trait.source, "observed_at": trait.observed_at})
+    return details(
+        latest,
+        [
+            {
+                "kind": i.kind,
+                "value": i.value,
+                "source": i.source,
+                "last_seen_at": i.last_seen_at,
+                "verified": i.verified,
+            }
+            for i in identifiers
+        ],
+    )
 
 
 def trait_text(value) -> str:

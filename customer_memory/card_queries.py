@@ -127,131 +127,51 @@ def _moment(text: str | None) -> datetime | None:
 
 
 def _facts(row: dict) -> dict:
+    """The query's JSON shaped by card's item builders, the ORM path's own."""
     identifiers = row["identifiers"]
-    since = date.fromisoformat(row["customer_since"]) if row["customer_since"] else None
-    first_seen = _moment(row["first_seen_at"])
+    for identifier in identifiers:
+        identifier["last_seen_at"] = _moment(identifier["last_seen_at"])
     return {
-        "customer": {
-            "id": row["id"],
-            "name": row["name"],
-            "preferred_name": row["preferred_name"] or (row["name"].split()[0] if row["name"] else ""),
-            "language": row["language"],
-            "verified": any(i["verified"] for i in identifiers),
-            "identifiers": [{"kind": i["kind"], "value": i["value"], "verified": i["verified"]} for i in identifiers],
-        },
-        "since": since or (first_seen.date() if first_seen else None),
-        "since_source": "record" if since else "first_contact",
+        **card.customer_part(
+            id=row["id"],
+            name=row["name"],
+            preferred_name=row["preferred_name"],
+            language=row["language"],
+            customer_since=date.fromisoformat(row["customer_since"]) if row["customer_since"] else None,
+            first_seen_at=_moment(row["first_seen_at"]),
+            identifiers=[{"kind": i["kind"], "value": i["value"], "verified": i["verified"]} for i in identifiers],
+        ),
         "open_cases": [_case_item(k) for k in row["open_cases"]],
         "recent_cases": [_case_item(k) for k in row["recent_cases"]],
-        "interactions": [_interaction_item(x) for x in row["interactions"]],
-        "promises": [_promise_item(p) for p in row["promises"]],
-        "handover_notes": [_handover_item(h) for h in row["handovers"]],
-        "details": _details(row["traits"], identifiers),
-        "experience": _experience_points(row["experience"]),
+        "interactions": [
+            card.interaction_item(
+                **{k: x[k] for k in ("id", "channel", "direction", "type", "summary", "case_id", "agent_id")},
+                occurred_at=_moment(x["occurred_at"]),
+                agent_name=x["agent_name"],
+                contact=x["direction"] != Direction.INTERNAL and not x["automated"],
+                case_title=x["case_title"],
+                outcome=x["outcome"],
+            )
+            for x in row["interactions"]
+        ],
+        "promises": [card.promise_item(**{**p, "due_at": _moment(p["due_at"])}) for p in row["promises"]],
+        "handover_notes": [
+            card.handover_item(**{**h, "created_at": _moment(h["created_at"])}) for h in row["handovers"]
+        ],
+        "details": card.details(
+            {t["name"]: {**t, "observed_at": _moment(t["observed_at"])} for t in row["traits"]}, identifiers
+        ),
+        "experience": [
+            point
+            for point in (
+                card.experience_point(_moment(r["occurred_at"]), r["csat"], r["sentiment"]) for r in row["experience"]
+            )
+            if point is not None
+        ],
     }
 
 
 def _case_item(row: dict) -> dict:
-    at = _moment(row["last_activity_at"])
-    return {
-        "id": row["id"],
-        "title": row["title"],
-        "status": row["status"],
-        "opened_at": card.iso(_moment(row["opened_at"])),
-        "last_activity_at": card.iso(at),
-        "channel": row["channel"],
-        "_at": at,
-    }
-
-
-def _agent_ref(agent_id, name) -> dict | None:
-    return {"id": agent_id, "name": name} if agent_id else None
-
-
-def _interaction_item(row: dict) -> dict:
-    at = _moment(row["occurred_at"])
-    outcome = row["outcome"] or {}
-    return {
-        "id": row["id"],
-        "channel": row["channel"],
-        "direction": row["direction"],
-        "type": row["type"],
-        "occurred_at": card.iso(at),
-        "summary": row["summary"],
-        "case_id": row["case_id"],
-        "agent": _agent_ref(row["agent_id"], row["agent_name"]),
-        "_at": at,
-        "_contact": row["direction"] != Direction.INTERNAL and not row["automated"],
-        "_case_title": row["case_title"] or "",
-        "_outcome": {k: str(outcome[k]) for k in ("question", "answer", "next_step") if outcome.get(k)},
-    }
-
-
-def _promise_item(row: dict) -> dict:
-    due = _moment(row["due_at"])
-    return {
-        "id": row["id"],
-        "kind": row["kind"],
-        "status": row["status"],
-        "due_at": card.iso(due),
-        "channel": row["channel"],
-        "case_id": row["case_id"],
-        "note": row["note"],
-        "owner": _agent_ref(row["owner_id"], row["owner_name"]),
-        "_due": due,
-    }
-
-
-def _handover_item(row: dict) -> dict:
-    at = _moment(row["created_at"])
-    return {
-        "id": row["id"],
-        "case_id": row["case_id"],
-        "case_title": row["case_title"],
-        "from_agent": row["from_agent"],
-        "to_agent": row["to_agent"],
-        "from_agent_id": row["from_agent_id"],
-        "to_agent_id": row["to_agent_id"],
-        "note": row["note"],
-        "created_at": card.iso(at),
-        "_at": at,
-    }
-
-
-def _details(traits: list[dict], identifiers: list[dict]) -> list[dict]:
-    latest = {t["name"]: t for t in traits}
-    details = []
-    for name in card.CONFIRM_TRAITS:
-        if name in latest:
-            at = _moment(latest[name]["observed_at"])
-            details.append(
-                {
-                    "field": name,
-                    "value": card.trait_text(latest[name]["value"]),
-                    "source": latest[name]["source"],
-                    "updated_at": card.iso(at),
-                    "_at": at,
-                }
-            )
-    for kind in card.CONFIRM_IDENTIFIERS:
-        for identifier in (i for i in identifiers if i["kind"] == kind):
-            at = _moment(identifier["last_seen_at"])
-            details.append(
-                {
-                    "field": kind.value,
-                    "value": identifier["value"],
-                    "source": identifier["source"],
-                    "updated_at": card.iso(at),
-                    "verified": identifier["verified"],
-                    "_at": at,
-                }
-            )
-    return details
-
-
-def _experience_points(rows: list[dict]) -> list[dict]:
-    return [
-        point
-        for point in (card.experience_point(_moment(r["occurred_at"]), r["csat"], r["sentiment"]) for r in rows)
-        if point is not None
-    ]
+    return card.case_item(
+        **{**row, "opened_at": _moment(row["opened_at"]), "last_activity_at": _moment(row["last_activity_at"])}
+    )
