@@ -33,11 +33,18 @@ import names
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from customer_memory.identity.matching import (  # noqa: E402 — the linking code's own profiles and keys
+    TERM_FREQUENCY_FIELDS,
+    as_profile,
+    blocking_keys,
+    record_from_event,
+)
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/cm_bench"
 SOURCE = "bench"
 CHANNELS = ["chat", "email", "voice", "web"]
 CHANNEL_WEIGHTS = [0.25, 0.2, 0.25, 0.3]
-TERM_FREQUENCY_FIELDS = ("given", "surname", "city", "postcode")  # customer_memory.identity.matching's
 # Every known customer's phone is +1 312 NXX XXXX; unknown numbers for the benchmark come from +1 646.
 KNOWN_AREA = "312"
 UNKNOWN_AREA = "646"
@@ -145,7 +152,6 @@ def build_slice(url: str, start: int, stop: int, counts: list[int], agents: int,
     """Generate customers [start, stop) and everything they own; COPY it in chunks."""
     rng = random.Random(seed + start)
     # The match profiles and blocking keys are made by the linking code itself.
-    sys.path.insert(0, str(ROOT))
     os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="customer_memory.settings")
     os.environ.setdefault("SECRET_KEY", "bench")
     django.setup()
@@ -248,8 +254,6 @@ def _customer_rows(index, count, agents, rng, tables, buffers):
         )
     )
     # What linking would have recorded of them: their match profile and blocking keys.
-    from customer_memory.identity.matching import as_profile, blocking_keys, record_from_event
-
     profile = as_profile(
         record_from_event(
             {"first_name": first, "last_name": last, "address": home}, [(k, v) for k, v, _ in identifiers[:2]]
