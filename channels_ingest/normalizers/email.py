@@ -22,7 +22,9 @@ from channels_ingest.normalizers.event import CaseRef, Delivery, NormalizationEr
 from customer_memory.choices import IdentifierKind
 from interactions.choices import CaseStatus, Channel, Direction
 
-MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+# A msg-id holds no space nor control character (RFC 5322 3.6.4); a NUL in a broken header must not
+# become a key PostgreSQL cannot store.
+MESSAGE_ID = re.compile(r"<([^<>\s\x00-\x1f\x7f]+)>")
 REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|wg|antw|réf|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 # Where quoted history starts: "On … wrote:" (and its translations), Outlook's separators.
 QUOTE_START = re.compile(
@@ -257,7 +259,7 @@ def _message_id(value) -> str:
     if found:
         return found[0][:255]
     text = str(value or "").strip()
-    return text[:255] if text and " " not in text else ""
+    return text[:255] if text and not re.search(r"[\s\x00-\x1f\x7f]", text) else ""
 
 
 def _sent_at(message, delivery: Delivery):

@@ -136,3 +136,21 @@ def test_an_inbound_parse_post_whose_separate_from_field_is_not_an_address_is_no
     assert response.status_code == 202, response.content
     raw_event = RawEvent.objects.get()
     assert (raw_event.status, raw_event.error) == ("failed", "From: no sender address")  # kept, reprocessable
+
+
+def test_nul_bytes_in_a_raw_messages_headers_are_stored_and_linked_not_a_500(channel):
+    # Broken mailers do send NUL: in a Message-ID it must not become a key PostgreSQL cannot store, and
+    # in a subject or a name it must not stop the message reaching the timeline.
+    raw = (
+        b"From: Miles \x00Dyson <miles@example.com>\r\nTo: help@bank.example\r\n"
+        b"Message-ID: <nul\x00id@example.com>\r\nReferences: <root\x00@example.com>\r\n"
+        b"Subject: Card\x00 declined\r\nDate: Sat, 21 Nov 2026 12:00:00 +0000\r\n\r\nhello\x00there"
+    )
+    response = channel.post(EMAIL, raw, content_type=RFC822)
+
+    assert response.status_code == 202, response.content
+    event = RawEvent.objects.get()
+    assert "\x00" not in event.external_id
+    assert event.status == "processed", event.error
+    assert Customer.objects.get().identifiers.filter(value="miles@example.com").exists()
+    assert "\x00" not in Interaction.objects.get().summary
