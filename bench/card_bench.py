@@ -216,7 +216,7 @@ def warm_up(phones: list[str]) -> None:
 def over_http(info: dict, rng: random.Random, args, warm_phones: list[str]) -> None:
     """wrk against gunicorn: first a warm cache (the phones read in the service, all cached), then a cold one
     (the cache emptied, 20,000 random customers: nearly every read is a first read)."""
-    duration, connections, workers = args.duration, args.connections, args.workers
+    duration, workers = args.duration, args.workers
     if not shutil.which("wrk"):
         print("over HTTP: skipped, wrk is not installed (apt-get install wrk)")
         return
@@ -277,7 +277,10 @@ def over_http(info: dict, rng: random.Random, args, warm_phones: list[str]) -> N
     try:
         wait_for(port)
         with tempfile.TemporaryDirectory() as folder:
-            for label, phones in (("warm cache", warm_phones), ("cold cache", cold_phones)):
+            runs = [("warm cache", warm_phones, c) for c in args.connections] + [
+                ("cold cache", cold_phones, c) for c in args.connections
+            ]
+            for label, phones, connections in runs:
                 script = Path(folder) / "card.lua"
                 script.write_text(
                     "local phones = {" + ",".join(f'"%2B{p[1:]}"' for p in phones) + "}\n"
@@ -293,7 +296,7 @@ def over_http(info: dict, rng: random.Random, args, warm_phones: list[str]) -> N
                 output = subprocess.run(
                     [
                         "wrk",
-                        "-t2",
+                        f"-t{args.wrk_threads}",
                         f"-c{connections}",
                         f"-d{duration}s",
                         "--latency",
@@ -316,7 +319,8 @@ def over_http(info: dict, rng: random.Random, args, warm_phones: list[str]) -> N
                     f" x {args.threads} threads" if args.worker_class == "gthread" else ""
                 )
                 print(
-                    f"over HTTP ({label}, {server_kind}, wrk 2 threads x {connections} connections, {duration} s): "
+                    f"over HTTP ({label}, {server_kind}, wrk {args.wrk_threads} threads x {connections} connections, "
+                    f"{duration} s): "
                     f"{float(rps):,.0f} requests/s, p50 {p50}, p99 {p99}"
                     + (f", NON-2xx: {errors.group(1)}" if errors else "")
                     + (
@@ -348,7 +352,10 @@ def main():
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--duration", type=int, default=20)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--connections", type=int, nargs="+", default=[16], help="wrk connections; several: one run at each"
+    )
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk's threads (they share the 2 cores)")
     parser.add_argument("--no-service", action="store_true", help="skip the in-service part (HTTP only)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
