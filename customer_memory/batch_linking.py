@@ -31,6 +31,7 @@ from customer_memory.identity.matching import (
     blocking_keys,
     compare,
     profile_add,
+    profile_holds,
     score,
 )
 from customer_memory.identity.profiles import (
@@ -125,8 +126,17 @@ def customers_link_bulk(events: list[BatchEvent], *, eligible: list[bool]) -> li
     }
     all_owners = {owner for ids in owners_of for owner in ids}
     profiles = dict(MatchProfile.objects.filter(customer_id__in=all_owners).values_list("customer_id", "evidence"))
-    found, evidence_of = profile_candidates_by_key({key for index in chosen for key in plans[index].keys})
-    weights = dict(zip(sorted(chosen), records_frequencies([plans[i].record for i in sorted(chosen)]), strict=True))
+    # A known customer's repeat contact that adds nothing to their profile is not matched again (as in
+    # customer_link: see _link_known_person); only the others' keys are looked up and scored.
+    repeats = {
+        index
+        for index in chosen
+        if len(owners_of[index]) == 1
+        and profile_holds(profiles.get(next(iter(owners_of[index]))) or {}, plans[index].record)
+    }
+    matched = sorted(chosen - repeats)
+    found, evidence_of = profile_candidates_by_key({key for index in matched for key in plans[index].keys})
+    weights = dict(zip(matched, records_frequencies([plans[i].record for i in matched]), strict=True))
     limits = limited_kinds()
 
     decided = {}  # event index -> (owner or None, its profile after the event, before)
@@ -138,7 +148,7 @@ def customers_link_bulk(events: list[BatchEvent], *, eligible: list[bool]) -> li
         owner = False
         if index in chosen and not plan.keys & unsettled_keys:
             owner = _bulk_owner(plan, owners_of[index], owners, reached, limits, on_record)
-        if owner is not False:
+        if owner is not False and index not in repeats:
             own = owner.pk if owner else None
             # An owner's profile in `profiles` is the one after the batch's earlier event, if it had one.
             candidates = {cid: profiles.get(cid, evidence_of[cid]) for key in plan.keys for cid in found.get(key, ())}

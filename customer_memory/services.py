@@ -20,6 +20,7 @@ from customer_memory.identity.matching import (
     has_weak_evidence,
     meets_auto_merge_requirements,
     profile_add,
+    profile_holds,
     record_from_event,
     score,
 )
@@ -297,10 +298,14 @@ def _link_known_person(
     _insert_traits(customer, traits, source=source, observed_at=observed_at, raw_event=raw_event)
     _apply_traits(customer, traits, observed_at=observed_at)
     customer.save()
+    previous = {}
     if record:
         previous = profile_of(customer.pk)
         profile_save(customer=customer, profile=profile_add(previous, record), previous=previous)
-    if keys:
+    # A repeat contact whose every value is already in the customer's profile has nothing new to be matched
+    # on: each stored customer sharing those values was scored against them when the later of the two
+    # arrived. Most contacts are repeats, and matching them again cost a blocking query and a dozen scores.
+    if keys and (result.merges or not profile_holds(previous, record)):
         _match_weak_evidence(result, record, keys, frequencies=frequencies, **context)
     return result
 

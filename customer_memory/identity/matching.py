@@ -91,6 +91,11 @@ def profile_add(profile: dict[str, list], record: dict[str, str]) -> dict[str, l
     return merged
 
 
+def profile_holds(profile: dict[str, list], record: dict[str, str]) -> bool:
+    """Whether every value of the record is already in the profile: the event tells nothing new."""
+    return all(value in profile.get(name, ()) for name, value in record.items())
+
+
 def profile_union(first: dict, second: dict) -> dict:
     merged = dict(first)
     for name, values in second.items():

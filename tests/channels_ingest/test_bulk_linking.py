@@ -325,3 +325,24 @@ def test_concurrent_workers_linking_batches_in_bulk_make_one_customer_per_person
     for n in range(12):
         owners = {e.customer.resolved().pk for e in RawEvent.objects.filter(external_id__startswith=f"{n}-")}
         assert len(owners) == 1, f"person {n}'s events ended on {len(owners)} customers"
+
+
+def test_known_customers_repeat_contacts_in_a_batch_are_not_matched_again(django_capture_on_commit_callbacks):
+    process(
+        stored_normalized([person_event(n, f"first-{n}") for n in range(20)]), 20, django_capture_on_commit_callbacks
+    )
+
+    def candidate_lookups(events) -> int:
+        ids = stored_normalized(events)
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+            assert raw_events_process(raw_event_ids=ids).linked == len(events)
+        return sum(q["sql"].lstrip().startswith("SELECT array_agg(hit.key)") for q in queries)
+
+    # The same people with what their profiles hold already: nobody is looked up or scored.
+    assert candidate_lookups([person_event(n, f"again-{n}") for n in range(20)]) == 0
+    # One of them with a date of birth her profile lacks: she is.
+    changed = [person_event(n, f"third-{n}") for n in range(20)]
+    changed[7]["customer"]["date_of_birth"] = "1999-09-09"
+    assert candidate_lookups(changed) == 1
+    assert Customer.objects.count() == 20 and Interaction.objects.count() == 60
+    assert BlockingKey.objects.filter(key__contains="1999-09-09").exists()

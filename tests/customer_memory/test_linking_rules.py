@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from channels_ingest.models import RawEvent
 from customer_memory.identifiers import ObservedIdentifier
@@ -420,3 +421,19 @@ def test_a_record_with_given_name_and_surname_swapped_finds_and_merges_with_its_
 
     assert Customer.objects.live().count() == 1
     assert Merge.objects.get().evidence["levels"]["given"] == "close"
+
+
+def test_a_repeat_contact_that_tells_nothing_new_is_not_matched_again_and_a_new_value_is():
+    rosa = {"first_name": "Rosa", "last_name": "Valdez", "date_of_birth": "1984-02-11"}
+    known = link(ident("phone", "+14155550170"), traits=rosa).customer
+
+    def blocking_reads(**traits):
+        with CaptureQueriesContext(connection) as queries:
+            assert link(ident("phone", "+14155550170"), traits=traits).customer.pk == known.pk
+        return [q["sql"] for q in queries if "blockingkey" in q["sql"] and q["sql"].lstrip().startswith("SELECT")]
+
+    # Everything already in her profile: no candidate lookup, no score (a repeat contact costs no matching).
+    assert blocking_reads(**rosa) == []
+    assert blocking_reads(first_name="Rosa") == []
+    # A value her profile lacks (a postcode) can find someone new: she is matched again.
+    assert blocking_reads(**rosa, address={"postcode": "94110"}) != []
