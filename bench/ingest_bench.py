@@ -50,6 +50,9 @@ BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 BENCH_BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/10")
 RUN = uuid.uuid4().hex[:8]
 SOURCE = f"ingest-bench-{RUN}"
+# Where this run's new people start among the 4,000,000 the bench draws them from: a run on a reused data set
+# must not meet the previous run's new people again, as known customers.
+FRESH_OFFSET = int(RUN, 16) % 4_000_000
 
 
 def service_env() -> dict:
@@ -74,7 +77,8 @@ def canonical_event(number: int, customers: int, rng: random.Random, prefix: str
         person = rng.randrange(customers)
         phone, (given, surname) = phone_of(person), names.person(person)
     else:
-        phone, (given, surname) = phone_of(number % 4_000_000, "718"), names.person(10_000_000 + number % 4_000_000)
+        fresh = (number + FRESH_OFFSET) % 4_000_000
+        phone, (given, surname) = phone_of(fresh, "718"), names.person(10_000_000 + fresh)
     channel = ("chat", "email", "voice", "web")[number % 4]
     return {
         "source": SOURCE,
