@@ -35,13 +35,14 @@ from customer_memory.identity.matching import (
     score,
 )
 from customer_memory.identity.profiles import (
+    blocking_keys_add,
     profile_candidates_by_key,
     records_frequencies,
     stored_profiles,
     term_counts_add_many,
 )
 from customer_memory.identity.rules import limited_kinds
-from customer_memory.models import BlockingKey, Customer, Identifier, MatchProfile, Trait
+from customer_memory.models import Customer, Identifier, MatchProfile, Trait
 from customer_memory.services import (
     _apply_traits,
     _identifier_row,
@@ -210,7 +211,7 @@ def customers_link_bulk(events: list[BatchEvent], *, eligible: list[bool]) -> li
         if plan.record:
             profile_rows.append(MatchProfile(customer=customer, evidence=profile, updated_at=now))
             gained = blocking_keys(profile) - (blocking_keys(previous) if previous else set())
-            key_rows.extend(BlockingKey(customer=customer, key=key) for key in sorted(gained))
+            key_rows.extend((customer.pk, key) for key in sorted(gained))
 
     # A relinked event (reprocess) replaces its earlier statements, as customer_link does.
     relinked = [plans[i].event.raw_event.pk for i in decided if plans[i].event.raw_event is not None]
@@ -227,7 +228,7 @@ def customers_link_bulk(events: list[BatchEvent], *, eligible: list[bool]) -> li
     rows_insert(Trait, traits)
     # One row per customer: a customer in bulk is reached by one event of the batch only.
     rows_insert(MatchProfile, profile_rows, update_conflicts=["evidence", "updated_at"], unique_fields=["customer"])
-    rows_insert(BlockingKey, key_rows, ignore_conflicts=True)
+    blocking_keys_add(key_rows)
 
     counted = [plans[i].record for i in decided if plans[i].keys]
     changed = [customer.pk for customer in customers if customer is not None]

@@ -26,6 +26,22 @@ from customer_memory.identity.matching import (
 from customer_memory.models import BlockingKey, Customer, MatchProfile, TermCount, Trait
 
 
+def blocking_keys_add(rows: list[tuple]) -> None:
+    """Add (customer id, key) rows, skipping those already stored, in one statement. Tuples, not model
+    instances: a batch of a hundred new customers brings about a thousand keys, and building a BlockingKey
+    for each cost a tenth of bulk linking's Python time."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        BlockingKey.objects.bulk_create([BlockingKey(customer_id=c, key=k) for c, k in rows], ignore_conflicts=True)
+        return
+    sql = f"""
+        INSERT INTO {BlockingKey._meta.db_table} (customer_id, key)
+        SELECT * FROM unnest(%b::uuid[], %b::text[]) ON CONFLICT DO NOTHING
+    """
+    server_execute(sql, [[customer_id for customer_id, _ in rows], [key for _, key in rows]]).close()
+
+
 def profile_of(customer_id) -> dict:
     row = MatchProfile.objects.filter(customer_id=customer_id).values_list("evidence", flat=True).first()
     return row or {}
