@@ -349,6 +349,7 @@ def print_misses(stream, predicted: dict, truth: dict, *, sample: int, seed: int
                 left, right = customers[ids[x]], customers[ids[y]]
                 missed.append((len(left) * len(right), frozenset((ids[x], ids[y])), left, right))
     why = Counter()
+    patterns = defaultdict(Counter)
     explained = []
     for pairs, customer_pair, left, right in missed:
         matched, a, b, shares = best_pair(left, right)
@@ -364,11 +365,14 @@ def print_misses(stream, predicted: dict, truth: dict, *, sample: int, seed: int
             reason = "above the bar and requirements (streaming order)"
         reason += ", pending review" if customer_pair in pending else ""
         why[reason] += pairs
+        patterns[reason][tuple(sorted(matched.explain().items()))] += pairs
         explained.append((pairs, reason, matched, a, b))
     total = sum(why.values())
     print(f"\n### missed: {len(missed)} customer pairs of one person, {total} record pairs; by their best record pair:")
     for reason, pairs in why.most_common():
         print(f"  {pairs:>7} record pairs ({pairs / max(total, 1):.0%})  {reason}")
+        for pattern, count in patterns[reason].most_common(3):
+            print(f"            {count:>5}  {dict(pattern)}")
     rng = random.Random(seed)
     for pairs, reason, matched, a, b in rng.sample(explained, min(sample, len(explained))):
         print(f"- {pairs} pairs, {reason}: p {matched.probability:.4f} w {matched.weight:.1f} {matched.explain()}")
