@@ -492,3 +492,21 @@ def test_compare_known_takes_each_fields_best_agreement_of_the_event_or_what_is_
     levels = compare_known({"given": "bob", "surname": "fenwik"}, known, {"given": ["robert"], "dob": ["1971-06-25"]})
 
     assert levels == {"given": 3, "dob": 3}
+
+
+def test_the_same_given_name_at_the_same_street_and_postcode_merges_across_a_changed_surname(ingest):
+    # Grace gave her maiden name on one form and her married name on another, no date of birth on either.
+    grace = {k: v for k, v in GRACE_OKAFOR.items() if k != "date_of_birth"}
+    ingest(person_event("g-1", grace), person_event("g-2", {**grace, "last_name": "Adeyemi"}))
+
+    assert Customer.objects.live().count() == 1
+    levels = Merge.objects.get().evidence["levels"]
+    assert levels["given"] == "exact" and levels["street"] == "exact" and levels["surname"] == "different"
+
+
+def test_flatmates_with_another_given_name_at_the_same_street_and_postcode_are_not_merged(ingest):
+    grace = {k: v for k, v in GRACE_OKAFOR.items() if k != "date_of_birth"}
+    ingest(person_event("f-1", grace), person_event("f-2", {**grace, "first_name": "Amaka", "last_name": "Eze"}))
+
+    assert Customer.objects.live().count() == 2
+    assert not Merge.objects.exists()
