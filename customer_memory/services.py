@@ -272,7 +272,7 @@ def _merge_other_strong_matches(
     person, met earlier through records too different from each other to match directly (streaming recall).
     So does one whose evidence, with what is known of the customer it joined (`known`, that customer's
     profile with the event's record), scores a review-band candidate above the bar: later evidence settles
-    the pair (rule "score:settled", see _settle_review_band). Each such pair is merged under the same
+    the pair (rule "score:settled", see _settled_score). Each such pair is merged under the same
     threshold, requirements and refusals as any score merge; at most REVIEW_PROPOSALS of them, so a link's
     cost stays bounded. Requires the advisory locks on the keys."""
     merged = 0
