@@ -249,7 +249,8 @@ def compare_known(record: dict[str, str], known: dict[str, list], profile: dict[
     levels = compare(record, profile)
     for name, values in known.items():
         others = profile.get(name)
-        if others and name in _COMPARE:
+        # An exact agreement cannot get better: skip the known values' comparisons (up to 36 per field).
+        if others and name in _COMPARE and levels.get(name) != len(LEVELS[name]) - 1:
             best = max(_COMPARE[name](value, other) for value in values for other in others)
             levels[name] = max(levels.get(name, 0), best)
     return levels
