@@ -510,19 +510,3 @@ def test_flatmates_with_another_given_name_at_the_same_street_and_postcode_are_n
 
     assert Customer.objects.live().count() == 2
     assert not Merge.objects.exists()
-
-
-def test_a_mistyped_given_name_with_the_surname_in_the_same_town_merges(ingest):
-    # A source with a town and no street or date of birth (a birthplace in an archive).
-    theodore = {"first_name": "Theodore", "last_name": "Okonkwo", "address": {"city": "Leith"}}
-    ingest(person_event("t-1", theodore), person_event("t-2", {**theodore, "first_name": "Theodor"}))
-
-    assert Customer.objects.live().count() == 1
-    assert Merge.objects.get().evidence["levels"] == {"city": "exact", "given": "close", "surname": "exact"}
-
-
-def test_another_given_name_with_the_surname_in_the_same_town_is_not_merged(ingest):
-    theodore = {"first_name": "Theodore", "last_name": "Okonkwo", "address": {"city": "Leith"}}
-    ingest(person_event("t-1", theodore), person_event("t-2", {**theodore, "first_name": "Chioma"}))
-
-    assert Customer.objects.live().count() == 2
