@@ -230,7 +230,7 @@ def empty_identity_tables():
         )
 
 
-def run_ours(stream, *, label: str) -> dict:
+def run_ours(stream, *, label: str, misses: int = 0) -> dict:
     from django.db import connection
 
     from customer_memory.choices import MergeReason
@@ -272,6 +272,8 @@ def run_ours(stream, *, label: str) -> dict:
     precision, recall, f1 = pairwise(predicted, truth)
     from customer_memory.models import MatchCandidate
 
+    if misses:
+        print_misses(stream, predicted, truth, sample=misses)
     return {
         "system": label,
         "precision": precision,
@@ -285,6 +287,115 @@ def run_ours(stream, *, label: str) -> dict:
         "p50_ms": percentile(timings, 0.5),
         "p95_ms": percentile(timings, 0.95),
     }
+
+
+def _pending_pairs() -> set[frozenset]:
+    """The pending review pairs, as the live customers they are now."""
+    from customer_memory.models import Customer, MatchCandidate
+
+    survivor = {}
+    for pk, merged_into in Customer.objects.values_list("pk", "merged_into_id"):
+        survivor[pk] = merged_into or pk
+    pending = MatchCandidate.objects.filter(status="pending").values_list("customer_id", "other_id")
+    return {frozenset((survivor[a], survivor[b])) for a, b in pending if survivor[a] != survivor[b]}
+
+
+def print_misses(stream, predicted: dict, truth: dict, *, sample: int, seed: int = 1) -> None:
+    """What linking got wrong, to see what to fix next: the pairs of final customers that hold one person
+    (missed) and the customers that hold two (wrong merges), with a summary of why, and a sample of each
+    with the records, the levels and the score of the pair's best-scoring records (without term
+    frequencies: the counts at the time of the link are gone)."""
+    from customer_memory.identity.matching import (
+        as_profile,
+        blocking_keys,
+        compare,
+        meets_auto_merge_requirements,
+        record_from_event,
+        score,
+    )
+    from customer_memory.identity.normalize import identifier_match_key
+
+    record_of = {}
+    for record, channel, customer in stream:
+        identifiers, traits = normalized(customer)
+        keys = [(i.kind, identifier_match_key(i.kind, i.value)) for i in identifiers]
+        record_of[record["id"]] = (channel, {str(k): v for k, v in record_from_event(traits, keys).items()})
+    by_customer = defaultdict(list)
+    for record_id, customer_id in predicted.items():
+        by_customer[customer_id].append(record_id)
+    by_person = defaultdict(lambda: defaultdict(list))
+    for customer_id, record_ids in by_customer.items():
+        for record_id in record_ids:
+            by_person[truth[record_id]][customer_id].append(record_id)
+    pending = _pending_pairs()
+
+    def best_pair(left: list, right: list):
+        best = None
+        for a in left:
+            for b in right:
+                ra, rb = record_of[a][1], record_of[b][1]
+                matched = score(compare(ra, as_profile(rb)))
+                shares = bool(blocking_keys(as_profile(ra)) & blocking_keys(as_profile(rb)))
+                if best is None or matched.weight > best[0].weight:
+                    best = (matched, a, b, shares)
+        return best
+
+    # Missed: pairs of customers of one person, weighed by the record pairs they keep apart.
+    missed = []
+    for customers in by_person.values():
+        ids = sorted(customers, key=str)
+        for x in range(len(ids)):
+            for y in range(x + 1, len(ids)):
+                left, right = customers[ids[x]], customers[ids[y]]
+                missed.append((len(left) * len(right), frozenset((ids[x], ids[y])), left, right))
+    why = Counter()
+    patterns = defaultdict(Counter)
+    explained = []
+    for pairs, customer_pair, left, right in missed:
+        matched, a, b, shares = best_pair(left, right)
+        if not shares:
+            reason = "no shared blocking key"
+        elif matched.probability < 0.5:
+            reason = "below the review band"
+        elif matched.probability < 0.99:
+            reason = "review band"
+        elif not meets_auto_merge_requirements(matched.levels):
+            reason = "above the bar, requirements unmet"
+        else:
+            reason = "above the bar and requirements (streaming order)"
+        reason += ", pending review" if customer_pair in pending else ""
+        why[reason] += pairs
+        patterns[reason][tuple(sorted(matched.explain().items()))] += pairs
+        explained.append((pairs, reason, matched, a, b))
+    total = sum(why.values())
+    print(f"\n### missed: {len(missed)} customer pairs of one person, {total} record pairs; by their best record pair:")
+    for reason, pairs in why.most_common():
+        print(f"  {pairs:>7} record pairs ({pairs / max(total, 1):.0%})  {reason}")
+        for pattern, count in patterns[reason].most_common(3):
+            print(f"            {count:>5}  {dict(pattern)}")
+    rng = random.Random(seed)
+    for pairs, reason, matched, a, b in rng.sample(explained, min(sample, len(explained))):
+        print(f"- {pairs} pairs, {reason}: p {matched.probability:.4f} w {matched.weight:.1f} {matched.explain()}")
+        for record_id in (a, b):
+            channel, record = record_of[record_id]
+            print(f"    {record_id:<14} {channel:<6} {record}")
+
+    wrong = [(customer_id, ids) for customer_id, ids in by_customer.items() if len({truth[i] for i in ids}) > 1]
+    wrong_pairs = sum(
+        pair_count(len(ids)) - sum(pair_count(n) for n in Counter(truth[i] for i in ids).values()) for _, ids in wrong
+    )
+    print(f"\n### wrong merges: {len(wrong)} customers hold more than one person, {wrong_pairs} wrong record pairs")
+    for _customer_id, ids in rng.sample(wrong, min(sample, len(wrong))):
+        people = defaultdict(list)
+        for record_id in ids:
+            people[truth[record_id]].append(record_id)
+        groups = sorted(people.values(), key=len, reverse=True)
+        matched, a, b, _ = best_pair(groups[0], [i for group in groups[1:] for i in group])
+        print(f"- {len(ids)} records of {len(groups)} people; best cross pair p {matched.probability:.4f} ")
+        print(f"  {matched.explain()}")
+        for record_id in (a, b):
+            channel, record = record_of[record_id]
+            print(f"    {record_id:<14} {truth[record_id]:<8} {channel:<6} {record}")
 
 
 def calibrate(stream) -> dict:
@@ -502,6 +613,14 @@ def main():
         action="store_true",
         help="link with the shipped parameters file instead of EM on each data set",
     )
+    parser.add_argument(
+        "--misses",
+        type=int,
+        nargs="?",
+        const=15,
+        default=0,
+        help="print why true pairs were missed and a sample of them and of wrong merges (default 15 each)",
+    )
     parser.add_argument("--scale", nargs="*", type=int, default=[], help="stored-customer counts to time links at")
     parser.add_argument("--scale-sample", type=int, default=1000)
     parser.add_argument("--calibrate", help="estimate parameters from this data set and print (or write) them")
@@ -559,7 +678,7 @@ def main():
                 f"EM calibration on the stream's records: {time.perf_counter() - began:.1f}s, "
                 f"prior {params['prior']:.4f}, {params['estimated_from']['blocked_pairs']} blocked pairs"
             )
-        rows = [run_ours(stream, label="customer_link (streaming)")]
+        rows = [run_ours(stream, label="customer_link (streaming)", misses=args.misses)]
         if not args.no_splink:
             rows.append(run_splink(stream))
             rows.append(run_splink(stream, term_frequencies=True))

@@ -17,6 +17,7 @@ from customer_memory.identity.matching import (
     as_profile,
     blocking_keys,
     compare,
+    compare_known,
     has_weak_evidence,
     meets_auto_merge_requirements,
     profile_add,
@@ -214,7 +215,8 @@ def _link_new_person(seen, record, keys, traits, *, observed_at, source, raw_eve
         survivor.save()
         # Read again under the row lock: a link through an identifier may have added to it since scoring.
         previous = profile_of(survivor.pk)
-        profile_save(customer=survivor, profile=profile_add(previous, record), previous=previous)
+        known = profile_add(previous, record)
+        profile_save(customer=survivor, profile=known, previous=previous)
         evidence = {
             "score": round(matched.probability, 6),
             "weight": round(matched.weight, 3),
@@ -242,29 +244,73 @@ def _link_new_person(seen, record, keys, traits, *, observed_at, source, raw_eve
         )
         ids = [survivor.pk, customer.pk]
         transaction.on_commit(lambda: customers_changed(ids))
-        _merge_other_strong_matches(result, scored, survivor, source=source, raw_event=raw_event)
+        _merge_other_strong_matches(
+            result,
+            scored,
+            survivor,
+            record=record,
+            known=known,
+            frequencies=frequencies,
+            source=source,
+            raw_event=raw_event,
+        )
     _propose_review_band(result, scored, source=source, raw_event=raw_event)
     return result
 
 
-def _merge_other_strong_matches(result: LinkResult, scored: list, survivor: Customer, *, source, raw_event):
+def _merge_other_strong_matches(
+    result: LinkResult,
+    scored: list,
+    survivor: Customer,
+    *,
+    record: dict,
+    known: dict,
+    frequencies: dict,
+    source,
+    raw_event,
+):
     """An event that matches a second customer as strongly as the one it joined shows those two are one
     person, met earlier through records too different from each other to match directly (streaming recall).
-    Each such pair is merged under the same threshold, requirements and refusals as any score merge; at most
-    REVIEW_PROPOSALS of them, so a link's cost stays bounded. Requires the advisory locks on the keys."""
+    So does one whose evidence, with what is known of the customer it joined (`known`, that customer's
+    profile with the event's record), scores a review-band candidate above the bar: later evidence settles
+    the pair (rule "score:settled", see _settled_score). Each such pair is merged under the same
+    threshold, requirements and refusals as any score merge; at most REVIEW_PROPOSALS of them, so a link's
+    cost stays bounded. Requires the advisory locks on the keys."""
     merged = 0
-    for candidate_score, candidate_id, _ in scored:
-        if candidate_score.probability < settings.IDENTITY_AUTO_MERGE_THRESHOLD or merged >= REVIEW_PROPOSALS:
+    for candidate_score, candidate_id, evidence in scored:
+        if candidate_score.probability < settings.IDENTITY_REVIEW_THRESHOLD or merged >= REVIEW_PROPOSALS:
             break
-        if candidate_id in (survivor.pk, result.customer.pk) or not meets_auto_merge_requirements(
-            candidate_score.levels
-        ):
+        if candidate_id in (survivor.pk, result.customer.pk):
+            continue
+        matched, rule = _settled_score(candidate_score, record, known, evidence, frequencies)
+        if not rule:
             continue
         other = Customer.objects.select_for_update().filter(pk=candidate_id, merged_into__isnull=True).first()
         if other is None or other.pk == result.customer.pk:
             continue
         merged += 1
-        _score_decides(result, other, candidate_score, proposal="score", extra={}, source=source, raw_event=raw_event)
+        _score_decides(
+            result, other, matched, proposal="score", rule=rule, extra={}, source=source, raw_event=raw_event
+        )
+
+
+def _settled_score(direct, record: dict, known: dict, profile: dict, frequencies: dict):
+    """(score, rule) by which a candidate scored `direct` against the event's record merges with the event's
+    customer: the direct score ("score") when it meets the bar and the requirements, else the score of the
+    record with what is known of its customer ("score:settled"); (direct, "") when neither does.
+
+    A pair in the review band is settled by later evidence: an event that joins one side and brings the
+    field the pair lacked (a date of birth, a town) makes the two as certain as a direct match would."""
+    if direct.probability >= settings.IDENTITY_AUTO_MERGE_THRESHOLD and meets_auto_merge_requirements(direct.levels):
+        return direct, "score"
+    if direct.probability < settings.IDENTITY_REVIEW_THRESHOLD or not known:
+        return direct, ""
+    # A value's term frequency weighs its exact agreement when it is the event's own value that agrees.
+    weighed = {name: share for name, share in frequencies.items() if record.get(name) in profile.get(name, ())}
+    settled = score(compare_known(record, known, profile), frequencies=weighed, stored=stored_profiles())
+    if settled.probability >= settings.IDENTITY_AUTO_MERGE_THRESHOLD and meets_auto_merge_requirements(settled.levels):
+        return settled, "score:settled"
+    return direct, ""
 
 
 def _link_known_person(
@@ -298,15 +344,17 @@ def _link_known_person(
     _insert_traits(customer, traits, source=source, observed_at=observed_at, raw_event=raw_event)
     _apply_traits(customer, traits, observed_at=observed_at)
     customer.save()
-    previous = {}
+    previous, known = {}, {}
     if record:
         previous = profile_of(customer.pk)
-        profile_save(customer=customer, profile=profile_add(previous, record), previous=previous)
+        known = profile_add(previous, record)
+        profile_save(customer=customer, profile=known, previous=previous)
     # A repeat contact whose every value is already in the customer's profile has nothing new to be matched
-    # on: each stored customer sharing those values was scored against them when the later of the two
-    # arrived. Most contacts are repeats, and matching them again cost a blocking query and a dozen scores.
+    # on: each stored customer sharing those values was scored against them (and a pending pair settled)
+    # when the later of the two arrived. Most contacts are repeats, and matching them again cost a blocking
+    # query and a dozen scores.
     if keys and (result.merges or not profile_holds(previous, record)):
-        _match_weak_evidence(result, record, keys, frequencies=frequencies, **context)
+        _match_weak_evidence(result, record, keys, known=known, frequencies=frequencies, **context)
     return result
 
 
@@ -423,23 +471,29 @@ def _attach_identifiers(result: LinkResult, seen: list[_Seen], on_record: dict, 
 
 
 def _match_weak_evidence(
-    result: LinkResult, record: dict, keys: set[str], *, source, raw_event, frequencies: dict
+    result: LinkResult, record: dict, keys: set[str], *, known: dict, source, raw_event, frequencies: dict
 ) -> None:
     """Score the event's record against the customers sharing a blocking key; merge the best one above the
-    auto-merge threshold, propose the review band. Requires the advisory locks on `keys`."""
+    auto-merge threshold, or settled by what is known of the event's customer (`known`, see _settled_score),
+    propose the review band. Requires the advisory locks on `keys`."""
     exclude = {result.customer.pk} | {m.merged_id for m in result.merges}
     proposals = 0
-    for matched, customer_id, _ in _scored_candidates(record, keys, exclude=exclude, frequencies=frequencies):
+    for direct, customer_id, evidence in _scored_candidates(record, keys, exclude=exclude, frequencies=frequencies):
+        matched, rule = _settled_score(direct, record, known, evidence, frequencies)
         if matched.probability < settings.IDENTITY_REVIEW_THRESHOLD or proposals >= REVIEW_PROPOSALS:
             break
         other = Customer.objects.select_for_update().filter(pk=customer_id, merged_into__isnull=True).first()
         if other is None or other.pk == result.customer.pk:
             continue
         proposals += 1
-        _score_decides(result, other, matched, proposal="score", extra={}, source=source, raw_event=raw_event)
+        _score_decides(
+            result, other, matched, proposal="score", rule=rule or "score", extra={}, source=source, raw_event=raw_event
+        )
 
 
-def _score_decides(result: LinkResult, other: Customer, matched, *, proposal: str, extra: dict, source, raw_event):
+def _score_decides(
+    result: LinkResult, other: Customer, matched, *, proposal: str, extra: dict, source, raw_event, rule="score"
+):
     """Merge `other` with the event's customer when the score and the auto-merge requirements allow it;
     else propose the pair for review when the score is in the band, or `proposal` is a shared identifier."""
     evidence = {"score": round(matched.probability, 6), "weight": round(matched.weight, 3), "levels": matched.explain()}
@@ -451,7 +505,7 @@ def _score_decides(result: LinkResult, other: Customer, matched, *, proposal: st
             survivor=survivor,
             merged=merged,
             reason=MergeReason.PROBABILISTIC,
-            rule="score",
+            rule=rule,
             score=matched.probability,
             evidence=evidence,
             source=source,

@@ -351,10 +351,13 @@ IDENTITY_RULES = {
 # date of birth at the same street and postcode or town (names replaced or missing; not a household, whose
 # members differ in birth date — twins share a surname and so already meet the second), the fourth the exact
 # full name in the same town or postcode (a household's members differ in given name; the score, weighed by
-# how common the name and the town are, decides whether the name is rare enough).
+# how common the name and the town are, decides whether the name is rare enough), the fifth the exact given
+# name at the exact street line and postcode or town (a surname changed by marriage, or garbled; a household's
+# members differ in given name).
 IDENTITY_AUTO_MERGE_REQUIRES = [
     [["given"], ["surname", "dob", "email", "phone"], ["dob>=1", "email", "phone", "street", "postcode"]],
     [["surname"], ["dob"], ["street", "postcode", "city", "email", "phone"]],
     [["dob>=3"], ["street"], ["postcode>=2", "city>=2"]],
     [["given>=3"], ["surname>=3"], ["city>=2", "postcode>=2"]],
+    [["given>=3"], ["street>=2"], ["postcode>=2", "city>=2"]],
 ]

@@ -246,6 +246,21 @@ def compare(record: dict[str, str], profile: dict[str, list]) -> dict[str, int]:
     return levels
 
 
+def compare_known(record: dict[str, str], known: dict[str, list], profile: dict[str, list]) -> dict[str, int]:
+    """compare() of the record with the profile, where what is known of the record's customer (`known`, its
+    profile) also counts: each field at the best agreement of the record's value or any known value with
+    the profile's values. The profile of a customer holds one person's variants, so agreeing with any of
+    them is evidence about that person (a later visit gives the date of birth an earlier one left out)."""
+    levels = compare(record, profile)
+    for name, values in known.items():
+        others = profile.get(name)
+        # An exact agreement cannot get better: skip the known values' comparisons (up to 36 per field).
+        if others and name in _COMPARE and levels.get(name) != len(LEVELS[name]) - 1:
+            best = max(_COMPARE[name](value, other) for value in values for other in others)
+            levels[name] = max(levels.get(name, 0), best)
+    return levels
+
+
 # --- scoring
 
 

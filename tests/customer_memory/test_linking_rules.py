@@ -9,7 +9,14 @@ from django.test.utils import CaptureQueriesContext
 from channels_ingest.models import RawEvent
 from customer_memory.identifiers import ObservedIdentifier
 from customer_memory.identity import profiles
-from customer_memory.identity.matching import compare, meets_auto_merge_requirements, parameters, prior_at, score
+from customer_memory.identity.matching import (
+    compare,
+    compare_known,
+    meets_auto_merge_requirements,
+    parameters,
+    prior_at,
+    score,
+)
 from customer_memory.models import Customer, Identifier, MatchCandidate, Merge, TermCount
 from customer_memory.services import (
     CandidateAlreadyDecided,
@@ -437,3 +444,86 @@ def test_a_repeat_contact_that_tells_nothing_new_is_not_matched_again_and_a_new_
     assert blocking_reads(first_name="Rosa") == []
     # A value her profile lacks (a postcode) can find someone new: she is matched again.
     assert blocking_reads(**rosa, address={"postcode": "94110"}) != []
+
+
+# --- review pairs settled by later evidence
+
+ROBERT = {"first_name": "Robert", "last_name": "Fenwick"}
+
+
+def test_a_known_callers_name_settles_a_review_pair_with_what_their_customer_already_knew(ingest):
+    # The caller's first contact gave only a date of birth (by phone); a web visitor gave the same name and
+    # date. When the caller later gives their name, the name alone would be a review case, but with the date
+    # their customer knew the two agree on name and birth date: one person.
+    ingest(person_event("k-1", {"date_of_birth": "1971-06-24"}, phone="+44 7700 900123"))
+    ingest(person_event("k-2", {**ROBERT, "date_of_birth": "1971-06-24", "address": {"city": "Leith"}}))
+    assert Customer.objects.live().count() == 2
+
+    ingest(person_event("k-3", ROBERT, phone="+44 7700 900123"))
+
+    assert Customer.objects.live().count() == 1
+    merge = Merge.objects.get()
+    assert merge.rule == "score:settled" and merge.reason == "probabilistic" and merge.score >= 0.99
+    assert merge.evidence["levels"] == {"dob": "exact", "given": "exact", "surname": "exact"}
+
+
+def test_a_later_visit_settles_a_pending_review_pair_and_the_merge_can_be_undone(ingest):
+    # Robert's first visit gave his date of birth and street, a second (no given name) the same date and a
+    # postcode: surname and date alone wait for review. A third visit, with his street and postcode, joins the
+    # first; with what the first knew it agrees with the second on surname, date and postcode.
+    ingest(person_event("p-1", {**ROBERT, "date_of_birth": "1971-06-24", "address": {"line1": "12 Harbour St"}}))
+    ingest(
+        person_event("p-2", {"last_name": "Fenwick", "date_of_birth": "1971-06-24", "address": {"postcode": "EH6 6QW"}})
+    )
+    assert MatchCandidate.objects.filter(status="pending").count() == 1
+    assert Customer.objects.live().count() == 2
+
+    ingest(person_event("p-3", {**ROBERT, "address": {"line1": "12 Harbour St", "postcode": "EH6 6QW"}}))
+
+    assert Customer.objects.live().count() == 1
+    settled = Merge.objects.get(rule="score:settled")
+    assert settled.evidence["levels"] == {"dob": "exact", "postcode": "exact", "surname": "exact"}
+    assert MatchCandidate.objects.get().status == "accepted"
+
+    merge_undo(merge_id=settled.pk, actor="admin:ana")
+
+    assert Customer.objects.live().count() == 2
+    assert MatchCandidate.objects.get().status == "rejected"
+
+
+def test_what_a_customer_knew_does_not_settle_a_household_pair(ingest):
+    # Grace's customer knows her date of birth; an event with only her name and address does not make her
+    # and Daniel (same surname and address, another given name and date) one person.
+    ingest(person_event("o-1", GRACE_OKAFOR), person_event("o-2", DANIEL_OKAFOR))
+    ingest(person_event("o-3", {**GRACE_OKAFOR, "date_of_birth": None}))
+
+    grace = Customer.objects.get(identifiers__value="anon-o-1").resolved()
+    daniel = Customer.objects.get(identifiers__value="anon-o-2").resolved()
+    assert grace.pk != daniel.pk
+    assert not Merge.objects.filter(rule="score:settled").exists()
+
+
+def test_compare_known_takes_each_fields_best_agreement_of_the_event_or_what_is_known():
+    known = {"given": ["robert"], "surname": ["fenwick"], "dob": ["1971-06-24", "1971-06-25"]}
+
+    levels = compare_known({"given": "bob", "surname": "fenwik"}, known, {"given": ["robert"], "dob": ["1971-06-25"]})
+
+    assert levels == {"given": 3, "dob": 3}
+
+
+def test_the_same_given_name_at_the_same_street_and_postcode_merges_across_a_changed_surname(ingest):
+    # Grace gave her maiden name on one form and her married name on another, no date of birth on either.
+    grace = {k: v for k, v in GRACE_OKAFOR.items() if k != "date_of_birth"}
+    ingest(person_event("g-1", grace), person_event("g-2", {**grace, "last_name": "Adeyemi"}))
+
+    assert Customer.objects.live().count() == 1
+    levels = Merge.objects.get().evidence["levels"]
+    assert levels["given"] == "exact" and levels["street"] == "exact" and levels["surname"] == "different"
+
+
+def test_flatmates_with_another_given_name_at_the_same_street_and_postcode_are_not_merged(ingest):
+    grace = {k: v for k, v in GRACE_OKAFOR.items() if k != "date_of_birth"}
+    ingest(person_event("f-1", grace), person_event("f-2", {**grace, "first_name": "Amaka", "last_name": "Eze"}))
+
+    assert Customer.objects.live().count() == 2
+    assert not Merge.objects.exists()
