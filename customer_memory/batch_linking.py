@@ -49,6 +49,7 @@ from customer_memory.services import (
     _Seen,
     advisory_try_lock,
     customers_changed,
+    customers_with_pending_review,
     event_evidence,
     identifier_lock_names,
 )
@@ -135,6 +136,10 @@ def customers_link_bulk(events: list[BatchEvent], *, eligible: list[bool]) -> li
         if len(owners_of[index]) == 1
         and profile_holds(profiles.get(next(iter(owners_of[index]))) or {}, plans[index].record)
     }
+    # ... unless a review pair of the customer's is pending, which the contact may settle.
+    if repeats:
+        pending = customers_with_pending_review({next(iter(owners_of[index])) for index in repeats})
+        repeats = {index for index in repeats if not owners_of[index] & pending}
     matched = sorted(chosen - repeats)
     found, evidence_of = profile_candidates_by_key({key for index in matched for key in plans[index].keys})
     weights = dict(zip(matched, records_frequencies([plans[i].record for i in matched]), strict=True))

@@ -350,12 +350,22 @@ def _link_known_person(
         known = profile_add(previous, record)
         profile_save(customer=customer, profile=known, previous=previous)
     # A repeat contact whose every value is already in the customer's profile has nothing new to be matched
-    # on: each stored customer sharing those values was scored against them (and a pending pair settled)
-    # when the later of the two arrived. Most contacts are repeats, and matching them again cost a blocking
-    # query and a dozen scores.
-    if keys and (result.merges or not profile_holds(previous, record)):
+    # on: each stored customer sharing those values was scored against them when the later of the two
+    # arrived. Most contacts are repeats, and matching them again cost a blocking query and a dozen scores.
+    # Unless a review pair of theirs is pending: this contact may settle it (see _settled_score).
+    if keys and (result.merges or not profile_holds(previous, record) or customers_with_pending_review({customer.pk})):
         _match_weak_evidence(result, record, keys, known=known, frequencies=frequencies, **context)
     return result
+
+
+def customers_with_pending_review(customer_ids: set) -> set:
+    """Those of these customers on either side of a pending review pair (one indexed query)."""
+    if not customer_ids:
+        return set()
+    pairs = MatchCandidate.objects.filter(
+        Q(customer_id__in=customer_ids) | Q(other_id__in=customer_ids), status=CandidateStatus.PENDING
+    ).values_list("customer_id", "other_id")
+    return {customer_id for pair in pairs for customer_id in pair} & set(customer_ids)
 
 
 def _identifier_row(customer, seen: "_Seen", *, source, observed_at) -> Identifier:

@@ -527,3 +527,14 @@ def test_flatmates_with_another_given_name_at_the_same_street_and_postcode_are_n
 
     assert Customer.objects.live().count() == 2
     assert not Merge.objects.exists()
+
+
+def test_a_repeat_contact_of_a_customer_with_a_pending_review_pair_is_matched_again(ingest):
+    # It may bring what settles the pair (a review pair settled by later evidence), so it is not skipped.
+    ingest(person_event("a-1", ANA_LIMA, anonymous_id="ana-1"), person_event("a-2", ANA_LIMA))
+    assert MatchCandidate.objects.filter(status="pending").exists()
+
+    with CaptureQueriesContext(connection) as queries:
+        ingest(person_event("a-3", ANA_LIMA, anonymous_id="ana-1"))
+    assert Customer.objects.live().count() == 2
+    assert any("blockingkey" in q["sql"] for q in queries if q["sql"].lstrip().startswith("SELECT"))
