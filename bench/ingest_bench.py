@@ -332,13 +332,11 @@ class Vacuumer:
         self.every = every
         self._stop = threading.Event()
         self._thread = None
-        self.runs = 0
 
     def vacuum(self) -> None:
         with psycopg.connect(BENCH_URL, autocommit=True) as db:
             for table in CHURNED_TABLES:
                 db.execute(f"VACUUM (ANALYZE) {table}")
-        self.runs += 1
 
     def start(self) -> None:
         def loop():

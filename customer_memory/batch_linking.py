@@ -130,16 +130,16 @@ def customers_link_bulk(events: list[BatchEvent], *, eligible: list[bool]) -> li
     profiles = dict(MatchProfile.objects.filter(customer_id__in=all_owners).values_list("customer_id", "evidence"))
     # A known customer's repeat contact that adds nothing to their profile is not matched again (as in
     # customer_link: see _link_known_person); only the others' keys are looked up and scored.
+    sole_owner = {index: next(iter(owners_of[index])) for index in chosen if len(owners_of[index]) == 1}
     repeats = {
         index
-        for index in chosen
-        if len(owners_of[index]) == 1
-        and profile_holds(profiles.get(next(iter(owners_of[index]))) or {}, plans[index].record)
+        for index, owner_id in sole_owner.items()
+        if profile_holds(profiles.get(owner_id) or {}, plans[index].record)
     }
     # ... unless a review pair of the customer's is pending, which the contact may settle.
     if repeats:
-        pending = customers_with_pending_review({next(iter(owners_of[index])) for index in repeats})
-        repeats = {index for index in repeats if not owners_of[index] & pending}
+        pending = customers_with_pending_review({sole_owner[index] for index in repeats})
+        repeats = {index for index in repeats if sole_owner[index] not in pending}
     matched = sorted(chosen - repeats)
     found, evidence_of = profile_candidates_by_key({key for index in matched for key in plans[index].keys})
     weights = dict(zip(matched, records_frequencies([plans[i].record for i in matched]), strict=True))

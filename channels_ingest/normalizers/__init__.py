@@ -4,7 +4,6 @@ Adding a format is one new module and one line in NORMALIZERS. `delivery` (sourc
 for formats whose payload does not say who sent it or when; the canonical format ignores it.
 """
 
-import json
 import re
 
 import orjson
@@ -53,31 +52,7 @@ def normalize_payload(format: str, payload, delivery: Delivery | None = None) ->
     _refuse_nul_characters(payload)
     if delivery is None and format != RawEventFormat.CANONICAL:
         raise NormalizationError(f"format {format!r} needs the delivery's source and time")
-    return _without_nul_characters(normalizer(payload, delivery))
-
-
-def _without_nul_characters(event: NormalizedEvent) -> NormalizedEvent:
-    """The event with any NUL replaced by U+FFFD. A JSON payload's NUL is refused above, but a raw email
-    carries its bytes in base64, and broken mailers do put NUL in a subject, a name or a body: the message
-    is still the customer's, so it is kept, readable, rather than failed at the insert."""
-    data = event.to_json()
-    try:
-        text = orjson.dumps(data)
-    except TypeError:  # an integer past 64 bits in a trait
-        text = json.dumps(data).encode()
-    if b"\\u0000" not in text:
-        return event
-    return NormalizedEvent.from_json(_replace_nul(data))
-
-
-def _replace_nul(value):
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, dict):
-        return {key: _replace_nul(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_replace_nul(item) for item in value]
-    return value
+    return normalizer(payload, delivery)
 
 
 def _refuse_nul_characters(value) -> None:

@@ -15,6 +15,7 @@ from email.parser import BytesHeaderParser, HeaderParser
 from email.utils import getaddresses
 from html.parser import HTMLParser
 
+import orjson
 from django.conf import settings
 
 from channels_ingest.normalizers import fields
@@ -157,6 +158,28 @@ def _inbound_headers(form: dict) -> Message:
 
 
 def _event(message, text: str, attachments: list, delivery: Delivery, *, key: str) -> NormalizedEvent:
+    """The message's event, any NUL in it replaced by U+FFFD. A JSON payload's NUL is refused before any
+    normalizer runs, but a message's bytes (base64 in the inbox, or a base64 part) are decoded here, and
+    broken mailers do put NUL in a subject, a name or a body: the message is still the customer's, so it is
+    kept, readable, rather than failed at the insert."""
+    event = _message_event(message, text, attachments, delivery, key=key)
+    data = event.to_json()
+    if b"\\u0000" not in orjson.dumps(data):  # how JSON writes a NUL
+        return event
+    return NormalizedEvent.from_json(_without_nul(data))
+
+
+def _without_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {key: _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
+
+
+def _message_event(message, text: str, attachments: list, delivery: Delivery, *, key: str) -> NormalizedEvent:
     parts = _parts(message)
     sender = _addresses(message, "From")
     to, cc = _addresses(message, "To"), _addresses(message, "Cc")

@@ -58,9 +58,7 @@ def profile_save(*, customer: Customer, profile: dict, previous: dict | None = N
         update_fields=["evidence", "updated_at"],
     )
     new_keys = blocking_keys(profile) - (blocking_keys(previous) if previous else set())
-    BlockingKey.objects.bulk_create(
-        [BlockingKey(customer=customer, key=key) for key in sorted(new_keys)], ignore_conflicts=True
-    )
+    blocking_keys_add([(customer.pk, key) for key in sorted(new_keys)])
 
 
 def profile_absorb(*, survivor: Customer, merged: Customer) -> None:
