@@ -305,6 +305,8 @@ def print_misses(stream, predicted: dict, truth: dict, *, sample: int, seed: int
     (missed) and the customers that hold two (wrong merges), with a summary of why, and a sample of each
     with the records, the levels and the score of the pair's best-scoring records (without term
     frequencies: the counts at the time of the link are gone)."""
+    from django.conf import settings
+
     from customer_memory.identity.matching import (
         as_profile,
         blocking_keys,
@@ -355,9 +357,9 @@ def print_misses(stream, predicted: dict, truth: dict, *, sample: int, seed: int
         matched, a, b, shares = best_pair(left, right)
         if not shares:
             reason = "no shared blocking key"
-        elif matched.probability < 0.5:
+        elif matched.probability < settings.IDENTITY_REVIEW_THRESHOLD:
             reason = "below the review band"
-        elif matched.probability < 0.99:
+        elif matched.probability < settings.IDENTITY_AUTO_MERGE_THRESHOLD:
             reason = "review band"
         elif not meets_auto_merge_requirements(matched.levels):
             reason = "above the bar, requirements unmet"

@@ -193,9 +193,24 @@ _STREET_WORDS = {
 }
 
 
+# The written-out street types a form or a transcription glues to the name before them ("woronorastreet").
+_GLUED_STREET_WORDS = tuple(word for word, short in _STREET_WORDS.items() if len(word) >= 5 and word != short)
+
+
+def _street_word(word: str) -> str:
+    if word in _STREET_WORDS:
+        return _STREET_WORDS[word]
+    for glued in _GLUED_STREET_WORDS:
+        # At least three letters of name before it, so "enclose" or "place" itself is left alone.
+        if word.endswith(glued) and len(word) - len(glued) >= 3 and word[: -len(glued)].isalpha():
+            return f"{word[: -len(glued)]} {_STREET_WORDS[glued]}"
+    return word
+
+
 def street_key(line) -> str:
-    """A folded street line with the usual abbreviations read one way ("12 Harbour Street" → "12 harbour st")."""
-    return " ".join(_STREET_WORDS.get(word, word) for word in fold(line).split(" ") if word)
+    """A folded street line with the usual abbreviations read one way ("12 Harbour Street" → "12 harbour st"),
+    a street type glued to its name split off ("12 harbourstreet" → "12 harbour st")."""
+    return " ".join(_street_word(word) for word in fold(line).split(" ") if word)
 
 
 def city_key(value) -> str:

@@ -105,3 +105,11 @@ def test_an_impossible_date_of_birth_is_no_evidence():
 def test_postcodes_and_streets_are_compared_in_one_form():
     assert postcode_key("eh6 6qw") == postcode_key("EH66QW") == "EH66QW"
     assert street_key("12 Harbour Street") == street_key("12, harbour st.") == "12 harbour st"
+
+
+def test_a_street_type_glued_to_the_name_is_split_off():
+    assert street_key("75 Woronorastreet") == street_key("75 woronora st") == "75 woronora st"
+    assert street_key("4 farrerplace") == "4 farrer pl"
+    # Too short a name before it to be a glued type: a word of its own.
+    assert street_key("2 Enclose Rd") == "2 enclose rd"
+    assert street_key("Place") == "pl"
