@@ -93,8 +93,16 @@ def identifier_match_key(kind: str, value: str) -> str:
 
 _NON_LETTERS = re.compile(r"[^a-z0-9 ]+")
 _SPACES = re.compile(r"\s+")
-# Words that decorate a name without telling people apart.
-_NAME_NOISE = {"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "dame", "jr", "sr", "ii", "iii", "the", "of"}
+# Words that decorate a name without telling people apart: titles before it, and the suffixes and ordinals
+# after it ("Sir Giles Loder, 2nd Baronet"). Forms put them in the name fields ("Sir" as the first name, "Bt."
+# as the surname); read as names, every baronet would agree with every other.
+_TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lord", "lady", "rev", "reverend", "fr"}
+_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "bt", "bart", "baronet", "esq", "phd"}
+_NAME_NOISE = _TITLES | _SUFFIXES | {"the", "of"}
+
+
+def _ordinal(word: str) -> bool:
+    return word[:1].isdigit()
 
 
 def fold(text) -> str:
@@ -125,19 +133,20 @@ def _nicknames() -> dict[str, str]:
 
 def given_name_key(name) -> str:
     """A folded given name with common nicknames read as the formal name ("Bob", "Rob" → "robert")."""
-    folded = fold(name)
-    first = folded.split(" ")[0] if folded else ""
+    words = [w for w in fold(name).split(" ") if w and w not in _TITLES and not _ordinal(w)]
+    first = words[0] if words else ""
     return _nicknames().get(first, first)
 
 
 def surname_key(name) -> str:
-    """A folded surname with spaces removed, so "Mac Donald" and "MacDonald" meet."""
-    return fold(name).replace(" ", "")
+    """A folded surname with spaces removed, so "Mac Donald" and "MacDonald" meet; suffixes and ordinals
+    ("Jr", "2nd Baronet") dropped."""
+    return "".join(w for w in fold(name).split(" ") if w not in _SUFFIXES and not _ordinal(w))
 
 
 def split_full_name(name) -> tuple[str, str]:
     """(given, surname) from a full name: first and last meaningful words."""
-    words = [w for w in fold(name).split(" ") if w and w not in _NAME_NOISE and not w.isdigit()]
+    words = [w for w in fold(name).split(" ") if w and w not in _NAME_NOISE and not _ordinal(w)]
     if not words:
         return "", ""
     if len(words) == 1:

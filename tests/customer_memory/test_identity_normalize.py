@@ -90,6 +90,16 @@ def test_common_nicknames_read_as_the_formal_given_name(nickname):
 def test_a_full_name_splits_into_given_name_and_surname_without_titles():
     assert split_full_name("Dr. Miles A. Reed Jr") == ("miles", "reed")
     assert split_full_name("Cher") == ("cher", "")
+    assert split_full_name("Sir Edmund Giles Loder, 2nd Baronet") == ("edmund", "loder")
+
+
+def test_titles_suffixes_and_ordinals_in_the_name_fields_are_not_names():
+    assert given_name_key("Sir") == given_name_key("1st") == ""
+    assert given_name_key("Sir William") == given_name_key("Dr. Bill") == "william"
+    assert surname_key("Bt.") == surname_key("2nd Baronet") == ""
+    assert surname_key("Reed Jr") == "reed"
+    # A surname that is also a title before a name stays a surname.
+    assert surname_key("Lord") == "lord"
 
 
 @pytest.mark.parametrize("written", ["1985-03-14", "19850314", "1985-03-14T00:00:00"])

@@ -230,6 +230,27 @@ def test_the_same_full_name_in_the_same_town_merges_while_the_name_is_not_common
     assert Merge.objects.get().evidence["levels"] == {"city": "exact", "given": "exact", "surname": "exact"}
 
 
+def test_titles_in_the_name_fields_do_not_make_two_people_agree_on_a_name(ingest):
+    # An archive's form with "Sir" as the first name and "Bt." as the surname: two baronets of one town.
+    ingest(
+        person_event("t-1", {"first_name": "Sir", "last_name": "Bt.", "address": {"city": "Westminster"}}),
+        person_event("t-2", {"first_name": "Sir", "last_name": "Bt.", "address": {"city": "Westminster"}}),
+    )
+
+    assert Customer.objects.live().count() == 2
+    assert not MatchCandidate.objects.exists()
+
+
+def test_a_title_before_the_given_name_does_not_hide_it(ingest):
+    ingest(
+        person_event("t-1", {**ANA_IN_LEITH, "first_name": "Dr. Ana"}),
+        person_event("t-2", ANA_IN_LEITH),
+    )
+
+    assert Customer.objects.live().count() == 1
+    assert Merge.objects.get().evidence["levels"] == {"city": "exact", "given": "exact", "surname": "exact"}
+
+
 def test_a_common_full_name_in_a_big_town_is_not_merged(ingest):
     # Counts as a city of 10,000 linked events would have left them: 1 in 20 is an Ana, 1 in 30 a Lima,
     # 1 in 5 lives in Leith. Two Ana Limas of Leith are then more likely two people than one.
