@@ -124,6 +124,9 @@ def blocking_keys(profile: dict[str, list]) -> set[str]:
     fields, the same pairs on three-letter prefixes of the names (typos at the end of a name), the date of
     birth alone (a few people per date even among millions, and capped per key), phone and email."""
     keys = set()
+    if profile.get("given") and not profile.get("surname"):
+        # A lone name may be the surname (see compare): filed under the surname's keys as well.
+        profile = {**profile, "surname": profile["given"]}
     for first, second in BLOCKING_PAIRS:
         for a in profile.get(first, [])[:3]:
             for b in profile.get(second, [])[:3]:
@@ -243,6 +246,19 @@ def compare(record: dict[str, str], profile: dict[str, list]) -> dict[str, int]:
     if given and surname and direct.get("given", 0) < 2 and direct.get("surname", 0) < 2:
         if max((_name_level(surname, other) for other in profile.get("given", [])), default=0) >= 2:
             levels["given"] = 2
+    # One name alone ("Watts") is a given name or a surname: a record's lone name that is the profile's
+    # surname, or a record's surname that is a lone-named profile's only name, agrees on the surname and says
+    # nothing of the given name.
+    if given and not surname and direct.get("given", 0) < 2:
+        alone = max((_name_level(given, other) for other in profile.get("surname", [])), default=0)
+        if alone >= 2:
+            levels["surname"] = alone
+            levels.pop("given", None)
+    elif surname and not profile.get("surname") and direct.get("given", 0) < 2:
+        alone = max((_name_level(surname, other) for other in profile.get("given", [])), default=0)
+        if alone >= 2:
+            levels["surname"] = alone
+            levels.pop("given", None)
     return levels
 
 

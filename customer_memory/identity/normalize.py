@@ -99,6 +99,7 @@ _SPACES = re.compile(r"\s+")
 _TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lord", "lady", "rev", "reverend", "fr"}
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "bt", "bart", "baronet", "esq", "phd"}
 _NAME_NOISE = _TITLES | _SUFFIXES | {"the", "of"}
+_SURNAME_NOISE = _SUFFIXES | {"the", "of"}
 
 
 def _ordinal(word: str) -> bool:
@@ -141,7 +142,7 @@ def given_name_key(name) -> str:
 def surname_key(name) -> str:
     """A folded surname with spaces removed, so "Mac Donald" and "MacDonald" meet; suffixes and ordinals
     ("Jr", "2nd Baronet") dropped."""
-    return "".join(w for w in fold(name).split(" ") if w not in _SUFFIXES and not _ordinal(w))
+    return "".join(w for w in fold(name).split(" ") if w not in _SURNAME_NOISE and not _ordinal(w))
 
 
 def split_full_name(name) -> tuple[str, str]:

@@ -98,6 +98,7 @@ def test_titles_suffixes_and_ordinals_in_the_name_fields_are_not_names():
     assert given_name_key("Sir William") == given_name_key("Dr. Bill") == "william"
     assert surname_key("Bt.") == surname_key("2nd Baronet") == ""
     assert surname_key("Reed Jr") == "reed"
+    assert surname_key("of") == "" and surname_key("Clifford of Chudleigh") == "cliffordchudleigh"
     # A surname that is also a title before a name stays a surname.
     assert surname_key("Lord") == "lord"
 

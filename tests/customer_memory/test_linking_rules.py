@@ -451,6 +451,30 @@ def test_a_record_with_given_name_and_surname_swapped_finds_and_merges_with_its_
     assert Merge.objects.get().evidence["levels"]["given"] == "close"
 
 
+def test_a_lone_name_is_compared_as_a_surname_too():
+    watts = {"given": ["william"], "surname": ["watts"], "city": ["leeds"]}
+
+    assert compare({"given": "watts", "city": "leeds"}, watts) == {"surname": 3, "city": 2}
+    assert compare({"given": "william", "surname": "watts"}, {"given": ["watts"]}) == {"surname": 3}
+    # A lone name that is the given name stays one; two full names are compared name by name.
+    assert compare({"given": "william"}, watts) == {"given": 3}
+    assert compare({"given": "mary", "surname": "watts"}, watts) == {"given": 0, "surname": 3}
+
+
+def test_an_event_with_its_surname_alone_in_the_first_name_finds_and_merges_with_its_owner(ingest):
+    charles = {
+        "first_name": "Charles",
+        "last_name": "Benazech",
+        "date_of_birth": "1967-03-01",
+        "address": {"city": "London"},
+    }
+    lone = {"first_name": "Benazech", "date_of_birth": "1967-03-01", "address": {"city": "London"}}
+    ingest(person_event("ln-1", charles), person_event("ln-2", lone))
+
+    assert Customer.objects.live().count() == 1
+    assert Merge.objects.get().evidence["levels"] == {"city": "exact", "dob": "exact", "surname": "exact"}
+
+
 def test_a_repeat_contact_that_tells_nothing_new_is_not_matched_again_and_a_new_value_is():
     rosa = {"first_name": "Rosa", "last_name": "Valdez", "date_of_birth": "1984-02-11"}
     known = link(ident("phone", "+14155550170"), traits=rosa).customer
