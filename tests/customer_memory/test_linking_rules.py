@@ -583,3 +583,19 @@ def test_a_repeat_contact_of_a_customer_with_a_pending_review_pair_is_matched_ag
         ingest(person_event("a-3", ANA_LIMA, anonymous_id="ana-1"))
     assert Customer.objects.live().count() == 2
     assert any("blockingkey" in q["sql"] for q in queries if q["sql"].lstrip().startswith("SELECT"))
+
+
+def test_a_mistyped_given_name_with_the_surname_in_the_same_town_merges(ingest):
+    # A source with a town and no street or date of birth (a birthplace in an archive).
+    theodore = {"first_name": "Theodore", "last_name": "Okonkwo", "address": {"city": "Leith"}}
+    ingest(person_event("t-1", theodore), person_event("t-2", {**theodore, "first_name": "Theodor"}))
+
+    assert Customer.objects.live().count() == 1
+    assert Merge.objects.get().evidence["levels"] == {"city": "exact", "given": "close", "surname": "exact"}
+
+
+def test_another_given_name_with_the_surname_in_the_same_town_is_not_merged(ingest):
+    theodore = {"first_name": "Theodore", "last_name": "Okonkwo", "address": {"city": "Leith"}}
+    ingest(person_event("t-1", theodore), person_event("t-2", {**theodore, "first_name": "Chioma"}))
+
+    assert Customer.objects.live().count() == 2
