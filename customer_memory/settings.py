@@ -344,7 +344,7 @@ IDENTITY_RULES = {
 }
 # Weak evidence auto-merges only when, whatever the score, one of these alternatives holds: each is a list of
 # groups, and every group needs a field agreeing ("field": exactly or closely; "field>=N": at least level N of
-# LEVELS in customer_memory/identity/matching.py, e.g. "dob>=3" an exact date). A shared surname and city, or a
+# LEVELS in customer_memory/identity/matching.py, e.g. "dob>=4" an exact date). A shared surname and city, or a
 # shared household address, is never enough: the first alternative wants the given name and more (a date of
 # birth up to a year off counts beside a surname: typos, not a sibling; the exact town counts as the street
 # does, for sources that give a town and no street), the second (for sources that garble
@@ -356,9 +356,9 @@ IDENTITY_RULES = {
 # name at the exact street line and postcode or town (a surname changed by marriage, or garbled; a household's
 # members differ in given name).
 IDENTITY_AUTO_MERGE_REQUIRES = [
-    [["given"], ["surname", "dob", "email", "phone"], ["dob>=1", "email", "phone", "street", "postcode", "city>=2"]],
+    [["given"], ["surname", "dob", "email", "phone"], ["dob>=2", "email", "phone", "street", "postcode", "city>=2"]],
     [["surname"], ["dob"], ["street", "postcode", "city", "email", "phone"]],
-    [["dob>=3"], ["street"], ["postcode>=2", "city>=2"]],
+    [["dob>=4"], ["street"], ["postcode>=2", "city>=2"]],
     [["given>=3"], ["surname>=3"], ["city>=2", "postcode>=2"]],
     [["given>=3"], ["street>=2"], ["postcode>=2", "city>=2"]],
 ]

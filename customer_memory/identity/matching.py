@@ -38,7 +38,7 @@ from customer_memory.identity.normalize import (
 LEVELS = {
     "given": ("different", "similar", "close", "exact"),
     "surname": ("different", "similar", "close", "exact"),
-    "dob": ("different", "two typos or within a year", "one typo", "exact"),
+    "dob": ("different", "within ten years", "two typos or within a year", "one typo", "exact"),
     "postcode": ("different", "one typo", "exact"),
     "city": ("different", "close", "exact"),
     "street": ("different", "close", "exact"),
@@ -47,7 +47,7 @@ LEVELS = {
 }
 FIELDS = tuple(LEVELS)
 # The lowest level at which a field counts as agreeing for the auto-merge requirements (default 1).
-AGREEING_FROM = {"dob": 2}
+AGREEING_FROM = {"dob": 3}
 # Values kept per field in a profile: enough for a person's variants, bounded so comparisons stay cheap.
 PROFILE_VALUES = 6
 
@@ -171,12 +171,17 @@ def _name_level(a: str, b: str) -> int:
 
 def _dob_level(a: str, b: str) -> int:
     if a == b:
-        return 3
+        return 4
     ya, ma, da = a.split("-")
     yb, mb, db = b.split("-")
     if DamerauLevenshtein.distance(a, b) <= 1 or (ya == yb and ma == db and da == mb):
+        return 3
+    days = abs((date.fromisoformat(a) - date.fromisoformat(b)).days)
+    if DamerauLevenshtein.distance(a, b) <= 2 or days <= 366:
         return 2
-    if DamerauLevenshtein.distance(a, b) <= 2 or abs((date.fromisoformat(a) - date.fromisoformat(b)).days) <= 366:
+    # Evidence for the score only (never agreeing, see AGREEING_FROM): a date mistyped in several digits
+    # usually stays within ten years, while a parent and a child who share a name do not.
+    if days <= 3653:
         return 1
     return 0
 
@@ -355,7 +360,7 @@ def meets_auto_merge_requirements(levels: dict[str, int], requirements=None) -> 
     """Whether one alternative of settings.IDENTITY_AUTO_MERGE_REQUIRES holds: each of its groups has a field
     that agrees. A plain field name agrees from its AGREEING_FROM level (any level above "different"; for a
     date of birth, one typo at most); "field>=N" asks for level N at least (an index into LEVELS[field], so
-    "dob>=3" is an exact date, "street>=2" an exact street line)."""
+    "dob>=4" is an exact date, "street>=2" an exact street line)."""
 
     def agrees(item):
         name, _, least = item.partition(">=")

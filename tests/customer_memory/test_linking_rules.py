@@ -10,6 +10,8 @@ from channels_ingest.models import RawEvent
 from customer_memory.identifiers import ObservedIdentifier
 from customer_memory.identity import profiles
 from customer_memory.identity.matching import (
+    LEVELS,
+    Score,
     compare,
     compare_known,
     meets_auto_merge_requirements,
@@ -427,10 +429,29 @@ def test_a_name_written_in_the_other_names_place_counts_as_close():
 
 
 def test_a_requirement_can_ask_for_a_level_such_as_an_exact_date_of_birth():
-    exact_date = [[["dob>=3"], ["street"]]]
+    exact_date = [[["dob>=4"], ["street"]]]
 
-    assert meets_auto_merge_requirements({"dob": 3, "street": 1}, exact_date)
-    assert not meets_auto_merge_requirements({"dob": 2, "street": 2}, exact_date)
+    assert meets_auto_merge_requirements({"dob": 4, "street": 1}, exact_date)
+    assert not meets_auto_merge_requirements({"dob": 3, "street": 2}, exact_date)
+
+
+def test_a_date_of_birth_within_ten_years_weighs_in_the_score_but_never_counts_as_agreeing():
+    garbled = compare({"given": "mason", "surname": "hughes", "dob": "2000-01-26"}, {"dob": ["1990-01-29"]})
+    parent = compare({"dob": "2000-01-26"}, {"dob": ["1962-05-01"]})
+
+    assert Score(1, 0, garbled).explain() == {"dob": "within ten years"}
+    assert Score(1, 0, parent).explain() == {"dob": "different"}
+    # The full name beside it is not enough to merge: "dob" agrees from one typo, "dob>=2" from a year off.
+    assert not meets_auto_merge_requirements({"given": 3, "surname": 3, **garbled})
+    assert meets_auto_merge_requirements({"given": 3, "surname": 3, "dob": 2})
+
+
+def test_the_shipped_parameters_have_an_m_and_a_u_for_every_level_of_every_field():
+    fields = parameters()["fields"]
+
+    for name, levels in LEVELS.items():
+        assert fields[name]["levels"] == list(levels), name
+        assert len(fields[name]["m"]) == len(fields[name]["u"]) == len(levels), name
 
 
 def test_a_record_with_given_name_and_surname_swapped_finds_and_merges_with_its_owner(ingest):
@@ -553,7 +574,7 @@ def test_compare_known_takes_each_fields_best_agreement_of_the_event_or_what_is_
 
     levels = compare_known({"given": "bob", "surname": "fenwik"}, known, {"given": ["robert"], "dob": ["1971-06-25"]})
 
-    assert levels == {"given": 3, "dob": 3}
+    assert levels == {"given": 3, "dob": 4}
 
 
 def test_the_same_given_name_at_the_same_street_and_postcode_merges_across_a_changed_surname(ingest):
