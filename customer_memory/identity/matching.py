@@ -78,7 +78,10 @@ def record_from_event(traits: dict, identifiers) -> dict[str, str]:
 
 
 def has_weak_evidence(record: dict) -> bool:
-    """Whether a record says enough about a person to be matched on: a name and one more fact."""
+    """Whether a record says enough about a person to be matched on: a name and one more fact, or a date of
+    birth and a street line (a form that left the name out; the requirements can merge on those alone)."""
+    if record.get("dob") and record.get("street"):
+        return True
     return bool(record.get("given") or record.get("surname")) and len(record) >= 2
 
 

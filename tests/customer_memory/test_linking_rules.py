@@ -152,6 +152,26 @@ def test_weak_evidence_that_agrees_on_name_dob_and_address_merges_with_its_score
     assert set(survivor.identifiers.values_list("kind", flat=True)) == {"anonymous_id", "phone"}
 
 
+def test_a_form_without_a_name_merges_on_the_exact_date_of_birth_at_the_same_address(ingest):
+    ingest(person_event("u-1", GRACE_OKAFOR), person_event("u-2", DANIEL_OKAFOR))
+    nameless = {key: value for key, value in GRACE_OKAFOR.items() if key not in ("first_name", "last_name")}
+    ingest(person_event("u-3", nameless))
+    # Daniel's date at the same address, without a name: his, not Grace's.
+    ingest(person_event("u-4", {**nameless, "date_of_birth": DANIEL_OKAFOR["date_of_birth"]}))
+
+    grace = Customer.objects.get(identifiers__value="anon-u-1").resolved()
+    daniel = Customer.objects.get(identifiers__value="anon-u-2").resolved()
+    assert Customer.objects.get(identifiers__value="anon-u-3").resolved() == grace
+    assert Customer.objects.get(identifiers__value="anon-u-4").resolved() == daniel
+    assert grace != daniel
+    assert Merge.objects.get(raw_event__external_id="u-3").evidence["levels"] == {
+        "city": "exact",
+        "dob": "exact",
+        "postcode": "exact",
+        "street": "exact",
+    }
+
+
 def test_a_nickname_and_a_typo_in_the_street_still_merge(ingest):
     bob = {**ROSA, "first_name": "Robert", "last_name": "Fenwick"}
     ingest(person_event("n-1", bob))
