@@ -116,6 +116,8 @@ def load_dataset(name: str) -> list[dict]:
                     "cluster": str(r.cluster),
                     "first_name": _text(r.first_name),
                     "last_name": _text(r.surname),
+                    # The name as written ("sir john clifford, 1st baron …"): a form sends it beside its parts.
+                    "name": _text(r.full_name),
                     "date_of_birth": _text(r.dob),
                     # The set's place of birth stands in for the city an event would give.
                     "city": _text(r.birth_place),
@@ -154,6 +156,8 @@ def to_event(record: dict, channel: str, index: int) -> dict:
     for key in ("first_name", "last_name", "date_of_birth", "email", "phone"):
         if key in fields and record.get(key):
             customer[key] = record[key]
+    if "first_name" in fields and record.get("name"):
+        customer["name"] = record["name"]
     if customer.get("email") and not _is_email(customer["email"]):
         customer.pop("email")  # the contract refuses it; the sending form would have too
     if not _is_date(customer.get("date_of_birth")):
