@@ -14,6 +14,7 @@ from customer_memory.card_cache import card_changed
 from customer_memory.choices import CandidateStatus, MergeReason
 from customer_memory.identifiers import ObservedIdentifier
 from customer_memory.identity.matching import (
+    LEVELS,
     as_profile,
     blocking_keys,
     compare,
@@ -33,6 +34,7 @@ from customer_memory.identity.profiles import (
     profile_rebuild,
     profile_save,
     record_frequencies,
+    records_frequencies,
     stored_profiles,
     term_counts_add,
 )
@@ -872,3 +874,97 @@ def match_candidate_reject(*, candidate_id, actor: str) -> MatchCandidate:
     candidate.decided_by = actor
     candidate.save(update_fields=["status", "decided_at", "decided_by"])
     return candidate
+
+
+@dataclass
+class SettleReport:
+    """What review_queue_settle did: pairs looked at, merged, and closed because they were one customer already."""
+
+    checked: int = 0
+    merged: int = 0
+    closed: int = 0
+
+
+def review_queue_settle(*, limit: int = 1000, actor: str = "linking:settle") -> SettleReport:
+    """Merge the pending review pairs (proposed by score) that what their two customers are known by now
+    settles: the pair's profiles, field by field at their best agreement (as compare_known), score above
+    IDENTITY_AUTO_MERGE_THRESHOLD and meet IDENTITY_AUTO_MERGE_REQUIRES.
+
+    Linking settles a pair only when an event joins one side and scores the other (see _settled_score);
+    a pair both of whose customers grew from other events, or whose event found more candidates than it
+    proposes, waits in the queue though it is as certain as a direct match. Run by beat, oldest pairs first,
+    each pair in its own transaction with the two customers' rows locked, under the same refusals as any
+    score merge (a rejected pair, merge protection). A pending pair whose two sides were merged meanwhile
+    is closed as accepted.
+    """
+    report = SettleReport()
+    pending = MatchCandidate.objects.filter(status=CandidateStatus.PENDING, reason="score").order_by("created_at")
+    for candidate_id in pending.values_list("pk", flat=True)[:limit]:
+        report.checked += 1
+        outcome = _settle_pair(candidate_id, actor=actor)
+        report.merged += outcome == "merged"
+        report.closed += outcome == "closed"
+    return report
+
+
+@transaction.atomic
+def _settle_pair(candidate_id, *, actor: str) -> str:
+    candidate = MatchCandidate.objects.select_for_update(skip_locked=True).filter(pk=candidate_id).first()
+    if candidate is None or candidate.status != CandidateStatus.PENDING:
+        return ""
+    ids = {Customer.objects.get(pk=pk).resolved().pk for pk in (candidate.customer_id, candidate.other_id)}
+    if len(ids) == 1:
+        # Merged meanwhile through other customers: nothing left for an analyst to decide.
+        candidate.status = CandidateStatus.ACCEPTED
+        candidate.decided_at = timezone.now()
+        candidate.decided_by = actor
+        candidate.save(update_fields=["status", "decided_at", "decided_by"])
+        return "closed"
+    locked = list(Customer.objects.select_for_update().filter(pk__in=ids, merged_into__isnull=True).order_by("pk"))
+    if len(locked) != 2:
+        return ""
+    first, second = profile_of(locked[0].pk), profile_of(locked[1].pk)
+    levels = compare_known({}, first, second)
+    # Two profiles of up to six dates each: among 36 pairs of dates one a year off or one typo apart is
+    # likely by chance (namesakes then merged on historical_50k), so a near date is not counted for the
+    # pair; an exact one is, and so is a "different" (no two dates within ten years: against).
+    if 0 < levels.get("dob", 0) < len(LEVELS["dob"]) - 1:
+        levels.pop("dob")
+    matched = score(levels, frequencies=_shared_value_frequencies(levels, first, second), stored=stored_profiles())
+    if matched.probability < settings.IDENTITY_AUTO_MERGE_THRESHOLD or not meets_auto_merge_requirements(levels):
+        return ""
+    survivor, merged = sorted(locked, key=lambda c: (c.created_at, str(c.pk)))
+    if merge_refusal(survivor, merged):
+        return ""
+    customer_merge(
+        survivor=survivor,
+        merged=merged,
+        reason=MergeReason.PROBABILISTIC,
+        rule="score:settled",
+        score=matched.probability,
+        evidence={
+            "score": round(matched.probability, 6),
+            "weight": round(matched.weight, 3),
+            "levels": matched.explain(),
+            "candidate": str(candidate.pk),
+            "settled_by": "review queue",
+        },
+        actor=actor,
+    )
+    return "merged"
+
+
+def _shared_value_frequencies(levels: dict, first: dict, second: dict) -> dict[str, float]:
+    """For each field the two profiles agree on exactly, the term frequency of the commonest value they share:
+    a pair that shares "smith" and "smyth-jones" is weighed as sharing "smith"."""
+    shared = {
+        name: sorted(set(first.get(name, ())) & set(second.get(name, ())))
+        for name, level in levels.items()
+        if level == len(LEVELS[name]) - 1
+    }
+    records = [{name: value} for name, values in shared.items() for value in values]
+    frequencies = {}
+    for weighed in records_frequencies(records):
+        for name, share in weighed.items():
+            frequencies[name] = max(frequencies.get(name, 0.0), share)
+    return frequencies

@@ -342,6 +342,12 @@ IDENTITY_RULES = {
     "handle": {"priority": 40, "joins": "verified", "limit": None},
     "anonymous_id": {"priority": 10, "joins": "always", "limit": None},
 }
+# How often Celery beat merges the pending review pairs that their customers' evidence settles by now (see
+# customer_memory.services.review_queue_settle), in seconds.
+CELERY_BEAT_SCHEDULE["settle-review-queue"] = {
+    "task": "customer_memory.tasks.settle_review_queue_task",
+    "schedule": timedelta(seconds=env_int("REVIEW_QUEUE_SETTLE_INTERVAL", default=300)),
+}
 # Weak evidence auto-merges only when, whatever the score, one of these alternatives holds: each is a list of
 # groups, and every group needs a field agreeing ("field": exactly or closely; "field>=N": at least level N of
 # LEVELS in customer_memory/identity/matching.py, e.g. "dob>=4" an exact date). A shared surname and city, or a
