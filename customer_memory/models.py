@@ -239,6 +239,8 @@ class MatchCandidate(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.CharField(max_length=200, blank=True)
+    # When review_queue_settle last scored the pair: each run takes the pairs it looked at longest ago.
+    settle_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

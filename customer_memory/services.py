@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from customer_memory.card_cache import card_changed
@@ -892,13 +892,15 @@ def review_queue_settle(*, limit: int = 1000, actor: str = "linking:settle") -> 
 
     Linking settles a pair only when an event joins one side and scores the other (see _settled_score);
     a pair both of whose customers grew from other events, or whose event found more candidates than it
-    proposes, waits in the queue though it is as certain as a direct match. Run by beat, oldest pairs first,
-    each pair in its own transaction with the two customers' rows locked, under the same refusals as any
-    score merge (a rejected pair, merge protection). A pending pair whose two sides were merged meanwhile
-    is closed as accepted.
+    proposes, waits in the queue though it is as certain as a direct match. Run by beat, at most `limit`
+    pairs a run, those looked at longest ago (or never) first, each pair in its own transaction with the
+    two customers' rows locked, under the same refusals as any score merge (a rejected pair, merge
+    protection). A pending pair whose two sides were merged meanwhile is closed as accepted.
     """
     report = SettleReport()
-    pending = MatchCandidate.objects.filter(status=CandidateStatus.PENDING, reason="score").order_by("created_at")
+    pending = MatchCandidate.objects.filter(status=CandidateStatus.PENDING, reason="score").order_by(
+        F("settle_checked_at").asc(nulls_first=True), "created_at"
+    )
     for candidate_id in pending.values_list("pk", flat=True)[:limit]:
         report.checked += 1
         outcome = _settle_pair(candidate_id, actor=actor)
@@ -912,6 +914,8 @@ def _settle_pair(candidate_id, *, actor: str) -> str:
     candidate = MatchCandidate.objects.select_for_update(skip_locked=True).filter(pk=candidate_id).first()
     if candidate is None or candidate.status != CandidateStatus.PENDING:
         return ""
+    candidate.settle_checked_at = timezone.now()
+    candidate.save(update_fields=["settle_checked_at"])
     ids = {Customer.objects.get(pk=pk).resolved().pk for pk in (candidate.customer_id, candidate.other_id)}
     if len(ids) == 1:
         # Merged meanwhile through other customers: nothing left for an analyst to decide.

@@ -98,3 +98,17 @@ def test_profiles_that_only_have_a_near_date_of_birth_beside_the_name_are_not_se
     report = review_queue_settle()
 
     assert report.merged == 0 and MatchCandidate.objects.get().status == "pending"
+
+
+def test_each_run_takes_the_pairs_looked_at_longest_ago_so_a_long_queue_is_worked_through(ingest):
+    # One household of three: linking proposes its pairs for review; none of them ever settles.
+    ruth = {**DANIEL_OKAFOR, "first_name": "Ruth", "date_of_birth": "1999-02-03"}
+    ingest(person_event("h-1", GRACE_OKAFOR), person_event("h-2", DANIEL_OKAFOR), person_event("h-3", ruth))
+    pending = MatchCandidate.objects.filter(status="pending", reason="score").count()
+    assert pending >= 2
+
+    for _ in range(pending):
+        assert review_queue_settle(limit=1).checked == 1
+
+    assert not MatchCandidate.objects.filter(settle_checked_at__isnull=True).exists()
+    assert MatchCandidate.objects.filter(status="pending").count() == pending
