@@ -217,6 +217,7 @@ class MatchCandidateAdmin(admin.ModelAdmin):
         "created_at",
         "decided_at",
         "decided_by",
+        "settle_checked_at",
     ]
     actions = ["accept", "reject"]
 
