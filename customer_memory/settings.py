@@ -360,11 +360,13 @@ CELERY_BEAT_SCHEDULE["settle-review-queue"] = {
 # full name in the same town or postcode (a household's members differ in given name; the score, weighed by
 # how common the name and the town are, decides whether the name is rare enough), the fifth the exact given
 # name at the exact street line and postcode or town (a surname changed by marriage, or garbled; a household's
-# members differ in given name).
+# members differ in given name), the sixth the exact given name at the exact postcode and town (the same, for
+# sources that give no street line).
 IDENTITY_AUTO_MERGE_REQUIRES = [
     [["given"], ["surname", "dob", "email", "phone"], ["dob>=2", "email", "phone", "street", "postcode", "city>=2"]],
     [["surname"], ["dob"], ["street", "postcode", "city", "email", "phone"]],
     [["dob>=4"], ["street"], ["postcode>=2", "city>=2"]],
     [["given>=3"], ["surname>=3"], ["city>=2", "postcode>=2"]],
     [["given>=3"], ["street>=2"], ["postcode>=2", "city>=2"]],
+    [["given>=3"], ["postcode>=2"], ["city>=2"]],
 ]

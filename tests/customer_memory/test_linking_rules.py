@@ -45,6 +45,10 @@ def ident(kind, value, verified=False):
     return ObservedIdentifier(kind=kind, value=value, verified=verified)
 
 
+def customer_of_event(external_id):
+    return Customer.objects.get(identifiers__value=f"anon-{external_id}").resolved()
+
+
 def holder(kind, value):
     return Customer.objects.by_identifier(kind, value)
 
@@ -605,6 +609,24 @@ def test_the_same_given_name_at_the_same_street_and_postcode_merges_across_a_cha
     assert Customer.objects.live().count() == 1
     levels = Merge.objects.get().evidence["levels"]
     assert levels["given"] == "exact" and levels["street"] == "exact" and levels["surname"] == "different"
+
+
+def test_the_same_given_name_at_the_same_postcode_and_town_merges_when_one_form_gives_no_surname(ingest):
+    # A form of Grace's with her first name and postcode only (no surname, no street, no date of birth).
+    grace = {"first_name": "Grace", "address": {"city": "Hull", "postcode": "HU1 2AB"}}
+    ingest(person_event("p-1", GRACE_OKAFOR), person_event("p-2", DANIEL_OKAFOR), person_event("p-3", grace))
+
+    assert customer_of_event("p-3") == customer_of_event("p-1") != customer_of_event("p-2")
+    levels = Merge.objects.get(raw_event__external_id="p-3").evidence["levels"]
+    assert levels == {"city": "exact", "given": "exact", "postcode": "exact"}
+
+
+def test_another_given_name_at_the_same_postcode_and_town_without_a_surname_is_not_merged(ingest):
+    amaka = {"first_name": "Amaka", "address": {"city": "Hull", "postcode": "HU1 2AB"}}
+    ingest(person_event("p-1", GRACE_OKAFOR), person_event("p-2", amaka))
+
+    assert customer_of_event("p-2") != customer_of_event("p-1")
+    assert not Merge.objects.exists()
 
 
 def test_flatmates_with_another_given_name_at_the_same_street_and_postcode_are_not_merged(ingest):
