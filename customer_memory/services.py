@@ -640,13 +640,16 @@ def _apply_traits(customer: Customer, traits: dict, *, observed_at: datetime) ->
     """Refresh the customer's own fields from the event's traits (the caller saves).
 
     A newer statement of a name wins; an older one only fills a blank, so events linked out of order do not
-    roll a name back.
+    roll a name back. A first name or a surname alone (a chat that asked for the first name) is part of a
+    name, not a new one: it only fills a blank, so "Ines Varga" does not become "Ines".
     """
     is_newest = customer.last_seen_at is None or observed_at >= customer.last_seen_at
     name = traits.get("name") or " ".join(p for p in (traits.get("first_name"), traits.get("last_name")) if p)
+    partial_name = not traits.get("name") and not (traits.get("first_name") and traits.get("last_name"))
     preferred = traits.get("preferred_name") or traits.get("first_name")
     for attribute, value in (("name", name), ("preferred_name", preferred), ("language", traits.get("language"))):
-        if value and (is_newest or not getattr(customer, attribute)):
+        newest = is_newest and not (attribute == "name" and partial_name)
+        if value and (newest or not getattr(customer, attribute)):
             setattr(customer, attribute, value[: Customer._meta.get_field(attribute).max_length])
     if traits.get("customer_since"):
         since = date.fromisoformat(traits["customer_since"])

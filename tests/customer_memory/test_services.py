@@ -94,6 +94,22 @@ def test_a_newer_event_renames_but_an_older_one_only_fills_blanks(ingest):
 
 
 @pytest.mark.django_db
+def test_a_newer_first_name_alone_does_not_cut_the_name_short_but_a_newer_full_name_renames(ingest):
+    ingest(miles_call(customer={"phone": "+14155550100", "name": "Miles Reed"}, occurred_at="2026-11-23T10:00:00Z"))
+    ingest(miles_chat(customer={"phone": "+14155550100", "first_name": "Miles"}, occurred_at="2026-11-24T10:00:00Z"))
+    assert Customer.objects.get().name == "Miles Reed"
+
+    ingest(
+        miles_chat(
+            external_id="renamed",
+            customer={"phone": "+14155550100", "first_name": "Miles", "last_name": "Reed-Okafor"},
+            occurred_at="2026-11-25T10:00:00Z",
+        )
+    )
+    assert Customer.objects.get().name == "Miles Reed-Okafor"
+
+
+@pytest.mark.django_db
 def test_the_earliest_customer_since_of_any_source_is_kept(ingest):
     ingest(miles_chat(customer={"phone": "+14155550100", "customer_since": "2018-01-01"}))
     ingest(miles_call(customer={"phone": "+14155550100", "customer_since": "2015-04-02"}))
