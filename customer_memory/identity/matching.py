@@ -20,6 +20,7 @@ from datetime import date
 from functools import cache
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
@@ -302,7 +303,16 @@ class Score:
 @cache
 def _parameters_from(path: str) -> dict:
     with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+        loaded = json.load(handle)
+    # A file estimated for other levels (an older release's) would misweigh every comparison: refuse it.
+    for name, levels in LEVELS.items():
+        field = loaded.get("fields", {}).get(name)
+        if field and (field.get("levels") != list(levels) or not len(field["m"]) == len(field["u"]) == len(levels)):
+            raise ImproperlyConfigured(
+                f"IDENTITY_MATCH_PARAMETERS {path}: field {name!r} has levels {field.get('levels')}, this release "
+                f"compares {list(levels)}; estimate it again (bench/identity_bench.py --calibrate)"
+            )
+    return loaded
 
 
 def parameters() -> dict:

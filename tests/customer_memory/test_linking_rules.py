@@ -1,8 +1,10 @@
 """Linking rules: strong identifiers join, merge protection, weak evidence scored, the review queue, undo."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -468,6 +470,21 @@ def test_a_date_of_birth_within_ten_years_weighs_in_the_score_but_never_counts_a
     # The full name beside it is not enough to merge: "dob" agrees from one typo, "dob>=2" from a year off.
     assert not meets_auto_merge_requirements({"given": 3, "surname": 3, **garbled})
     assert meets_auto_merge_requirements({"given": 3, "surname": 3, "dob": 2})
+
+
+def test_a_parameters_file_estimated_for_other_levels_is_refused_with_what_to_do(settings, tmp_path):
+    old = parameters()
+    old_dob = {
+        "levels": ["different", "two typos or within a year", "one typo", "exact"],
+        "m": [0.1] * 4,
+        "u": [0.1] * 4,
+    }
+    path = tmp_path / "old-parameters.json"
+    path.write_text(json.dumps({**old, "fields": {**old["fields"], "dob": old_dob}}))
+    settings.IDENTITY_MATCH_PARAMETERS = str(path)
+
+    with pytest.raises(ImproperlyConfigured, match="field 'dob' has levels .* estimate it again"):
+        parameters()
 
 
 def test_the_shipped_parameters_have_an_m_and_a_u_for_every_level_of_every_field():
