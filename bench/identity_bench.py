@@ -238,7 +238,6 @@ def run_ours(stream, *, label: str, misses: int = 0) -> dict:
     from django.db import connection
 
     from customer_memory.choices import MergeReason
-    from customer_memory.models import Identifier
     from customer_memory.services import customer_link
 
     empty_identity_tables()
@@ -271,9 +270,7 @@ def run_ours(stream, *, label: str, misses: int = 0) -> dict:
                 auto["right_pairs"] += sum(truth[a] == truth[b] for a in moving for b in staying)
             staying |= moving
     connection.close()
-    owner = dict(Identifier.objects.filter(kind="anonymous_id").values_list("value", "customer_id"))
-    predicted = {r["id"]: owner[f"bench-{r['id']}"] for r, _, _ in stream}
-    precision, recall, f1 = pairwise(predicted, truth)
+    predicted, (precision, recall, f1) = final_customers(stream, truth)
     from customer_memory.models import MatchCandidate
 
     if misses:
@@ -293,10 +290,19 @@ def run_ours(stream, *, label: str, misses: int = 0) -> dict:
     }
 
 
+def final_customers(stream, truth: dict) -> tuple[dict, tuple[float, float, float]]:
+    """Each record's customer now (through its one-off anonymous id), and their pairwise figures."""
+    from customer_memory.models import Identifier
+
+    owner = dict(Identifier.objects.filter(kind="anonymous_id").values_list("value", "customer_id"))
+    predicted = {r["id"]: owner[f"bench-{r['id']}"] for r, _, _ in stream}
+    return predicted, pairwise(predicted, truth)
+
+
 def run_settle(stream, *, label: str) -> dict:
     """After the stream: the review-queue pass beat runs (review_queue_settle) until it merges nothing more,
     and the final customers scored again."""
-    from customer_memory.models import Identifier, MatchCandidate
+    from customer_memory.models import MatchCandidate
     from customer_memory.services import review_queue_settle
 
     truth = {r["id"]: r["cluster"] for r, _, _ in stream}
@@ -307,9 +313,7 @@ def run_settle(stream, *, label: str) -> dict:
         if not report.merged:
             break
     seconds = time.perf_counter() - began
-    owner = dict(Identifier.objects.filter(kind="anonymous_id").values_list("value", "customer_id"))
-    predicted = {r["id"]: owner[f"bench-{r['id']}"] for r, _, _ in stream}
-    precision, recall, f1 = pairwise(predicted, truth)
+    predicted, (precision, recall, f1) = final_customers(stream, truth)
     return {
         "system": label,
         "precision": precision,

@@ -858,11 +858,7 @@ def match_candidate_accept(*, candidate_id, actor: str) -> Merge:
         evidence={"candidate": str(candidate.pk), **candidate.evidence},
         actor=actor,
     )
-    candidate.status = CandidateStatus.ACCEPTED
-    candidate.decided_at = timezone.now()
-    candidate.decided_by = actor
-    candidate.merge = merge
-    candidate.save(update_fields=["status", "decided_at", "decided_by", "merge"])
+    _candidate_decide(candidate, CandidateStatus.ACCEPTED, actor=actor, merge=merge)
     return merge
 
 
@@ -872,11 +868,16 @@ def match_candidate_reject(*, candidate_id, actor: str) -> MatchCandidate:
     candidate = MatchCandidate.objects.select_for_update().get(pk=candidate_id)
     if candidate.status != CandidateStatus.PENDING:
         raise CandidateAlreadyDecided(f"candidate {candidate.pk} is already {candidate.status}")
-    candidate.status = CandidateStatus.REJECTED
+    _candidate_decide(candidate, CandidateStatus.REJECTED, actor=actor)
+    return candidate
+
+
+def _candidate_decide(candidate: MatchCandidate, status: str, *, actor: str, merge: Merge | None = None) -> None:
+    candidate.status = status
     candidate.decided_at = timezone.now()
     candidate.decided_by = actor
-    candidate.save(update_fields=["status", "decided_at", "decided_by"])
-    return candidate
+    candidate.merge = merge
+    candidate.save(update_fields=["status", "decided_at", "decided_by", "merge"])
 
 
 @dataclass
@@ -922,10 +923,7 @@ def _settle_pair(candidate_id, *, actor: str) -> str:
     ids = {Customer.objects.get(pk=pk).resolved().pk for pk in (candidate.customer_id, candidate.other_id)}
     if len(ids) == 1:
         # Merged meanwhile through other customers: nothing left for an analyst to decide.
-        candidate.status = CandidateStatus.ACCEPTED
-        candidate.decided_at = timezone.now()
-        candidate.decided_by = actor
-        candidate.save(update_fields=["status", "decided_at", "decided_by"])
+        _candidate_decide(candidate, CandidateStatus.ACCEPTED, actor=actor)
         return "closed"
     locked = list(Customer.objects.select_for_update().filter(pk__in=ids, merged_into__isnull=True).order_by("pk"))
     if len(locked) != 2:
@@ -964,12 +962,12 @@ def _settle_pair(candidate_id, *, actor: str) -> str:
 def _shared_value_frequencies(levels: dict, first: dict, second: dict) -> dict[str, float]:
     """For each field the two profiles agree on exactly, the term frequency of the commonest value they share:
     a pair that shares "smith" and "smyth-jones" is weighed as sharing "smith"."""
-    shared = {
-        name: sorted(set(first.get(name, ())) & set(second.get(name, ())))
+    records = [
+        {name: value}
         for name, level in levels.items()
         if level == len(LEVELS[name]) - 1
-    }
-    records = [{name: value} for name, values in shared.items() for value in values]
+        for value in set(first.get(name, ())) & set(second.get(name, ()))
+    ]
     frequencies = {}
     for weighed in records_frequencies(records):
         for name, share in weighed.items():
